@@ -1,0 +1,31 @@
+"""Alembic environment: migrations run over asyncpg against the registry's database URL."""
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from registry.database import async_url, resolve_database_url
+from registry.settings import Settings
+
+config = context.config
+
+
+def run_migrations(connection) -> None:  # noqa: ANN001 - alembic passes a sync Connection
+    context.configure(connection=connection, transaction_per_migration=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def main() -> None:
+    url = config.attributes.get("database_url") or resolve_database_url(Settings())
+    engine = create_async_engine(async_url(url))
+    async with engine.connect() as conn:
+        await conn.run_sync(run_migrations)
+        await conn.commit()
+    await engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (SQL script) migrations are not supported; run against a database")
+asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Officer certification registry: a POST board's system of record, served as GraphQL."""

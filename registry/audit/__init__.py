@@ -1,0 +1,3 @@
+from registry.audit.service import record
+
+__all__ = ["record"]

@@ -1,0 +1,120 @@
+"""Every write appends an audit event in the same transaction as the write itself."""
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry.actors import Actor
+from registry.audit.models import AuditEvent
+
+
+def snapshot(value: SQLModel | dict[str, Any] | None) -> dict[str, Any] | None:
+    """A JSON-safe copy of a record for ``before``/``after``."""
+    if value is None:
+        return None
+    data = value.model_dump() if isinstance(value, SQLModel) else dict(value)
+    return {k: _json(v) for k, v in data.items()}
+
+
+def _json(v: Any) -> Any:
+    if isinstance(v, date | datetime):
+        return v.isoformat()
+    if isinstance(v, uuid.UUID):
+        return str(v)
+    if isinstance(v, Enum):
+        return v.value
+    if isinstance(v, bytes):
+        return v.hex()
+    if isinstance(v, list | tuple):
+        return [_json(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _json(x) for k, x in v.items()}
+    return v
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    operation: str,
+    entity_type: str,
+    entity_id: Any = None,
+    before: SQLModel | dict[str, Any] | None = None,
+    after: SQLModel | dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditEvent(
+            actor_key_id=actor.key_id,
+            actor=actor.name,
+            role=actor.role.value,
+            agency_id=actor.agency_id,
+            operation=operation,
+            entity_type=entity_type,
+            entity_id=None if entity_id is None else str(entity_id),
+            before=snapshot(before),
+            after=snapshot(after),
+            request_id=actor.request_id,
+        )
+    )
+    await session.flush()
+
+
+@dataclass
+class ChainBreak:
+    event_id: int
+    problem: str
+
+
+@dataclass
+class ChainReport:
+    events: int
+    head_hash: str | None
+    breaks: list[ChainBreak]
+
+
+async def verify_chain(engine: AsyncEngine, batch: int = 5000) -> AsyncIterator[ChainReport]:
+    """Walk the whole chain in id order, recomputing each hash in the database.
+
+    Yields a running report after every ``batch`` events (for progress) and a last one.
+    """
+    breaks: list[ChainBreak] = []
+    count = 0
+    head: bytes | None = None
+    last_id = 0
+    async with engine.connect() as conn:
+        while True:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT id, prev_hash, hash, audit_event_hash(a) AS expected "
+                        "FROM audit_events a WHERE id > :after ORDER BY id LIMIT :n"
+                    ),
+                    {"after": last_id, "n": batch},
+                )
+            ).all()
+            for row in rows:
+                if row.prev_hash != (head or b""):
+                    breaks.append(
+                        ChainBreak(row.id, "its prev_hash does not match the hash of the "
+                                   "event before it (an event was removed or rewritten)")
+                    )
+                if row.hash != row.expected:
+                    breaks.append(
+                        ChainBreak(row.id, "its content does not match its hash "
+                                   "(the event was altered after it was written)")
+                    )
+                head = row.hash
+                last_id = row.id
+                count += 1
+            if len(rows) < batch:
+                break
+            yield ChainReport(count, head.hex() if head else None, breaks)
+    yield ChainReport(count, head.hex() if head else None, breaks)

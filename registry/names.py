@@ -1,0 +1,34 @@
+"""Name normalisation shared by every name search: accents folded, case folded, punctuation
+and hyphens turned into spaces, runs of spaces collapsed. Done in Python on write and on query
+so the indexes stay plain (PostgreSQL's ``unaccent`` is not IMMUTABLE and cannot be indexed)."""
+
+import re
+import unicodedata
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def fold(value: str | None) -> str:
+    if not value:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", value)
+    ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NOT_ALNUM.sub(" ", ascii_only.casefold()).strip()
+
+
+def name_key(first: str | None, middle: str | None, last: str | None, suffix: str | None) -> str:
+    """The searchable form of a full name: ``first middle last suffix``."""
+    return " ".join(p for p in (fold(first), fold(middle), fold(last), fold(suffix)) if p)
+
+
+def sort_key(first: str | None, middle: str | None, last: str | None) -> str:
+    """The listing order of people: ``last first middle``, as a roster reads."""
+    return " ".join(p for p in (fold(last), fold(first), fold(middle)) if p)
+
+
+def clean(value: str | None) -> str | None:
+    """Trimmed text, or None for empty; inner whitespace collapsed."""
+    if value is None:
+        return None
+    value = " ".join(value.split())
+    return value or None

@@ -1,0 +1,35 @@
+"""Runtime configuration, read from the environment (prefix ``REGISTRY_``) and never from the repo."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
+
+    # With no URL the service starts the embedded PostgreSQL in ``data_dir``.
+    database_url: str | None = None
+    data_dir: Path = Path(".registry")
+    environment: Literal["development", "production"] = "development"
+
+    # The state whose POST board runs this registry (two-letter code).
+    state: str = "VA"
+    board_name: str = "Criminal Justice Services Board"
+
+    # GraphQL request limits: checked before anything executes.
+    max_document_bytes: int = Field(default=32_000, ge=256)
+    max_document_tokens: int = Field(default=5_000, ge=50)
+    max_query_depth: int = Field(default=12, ge=2)
+    max_page_size: int = Field(default=100, ge=1, le=1000)
+
+    db_pool_size: int = Field(default=10, ge=1)
+    db_statement_timeout_ms: int = Field(default=15_000, ge=100)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
