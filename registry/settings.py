@@ -1,4 +1,4 @@
-"""Runtime configuration, read from the environment (prefix ``REGISTRY_``) and never from the repo."""
+"""Runtime configuration: from the environment (prefix ``REGISTRY_``), never from the repo."""
 
 from functools import lru_cache
 from pathlib import Path

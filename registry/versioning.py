@@ -3,6 +3,7 @@ columns plus ``superseded_at`` (filled by a trigger on UPDATE), so the row that 
 time ``at`` is either the live row (if recorded by then) or the history row whose validity
 interval contains ``at``."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -16,22 +17,22 @@ from registry.errors import Conflict
 Model = TypeVar("Model", bound=SQLModel)
 
 
-def _as_of_sql(table: Table, where: str) -> str:
+def _as_of_sql(table: Table, column: str) -> str:
     cols = ", ".join(c.name for c in table.columns)
+    where = f"{column} = ANY(:values) AND recorded_at <= :at"
     return (
-        f"SELECT {cols} FROM {table.name} WHERE {where} AND recorded_at <= :at "
+        f"SELECT {cols} FROM {table.name} WHERE {where} "
         f"UNION ALL SELECT {cols} FROM {table.name}_history "
-        f"WHERE {where} AND recorded_at <= :at AND superseded_at > :at"
+        f"WHERE {where} AND superseded_at > :at"
     )
 
 
 async def as_of(
-    session: AsyncSession, model: type[Model], at: datetime, **where: Any
+    session: AsyncSession, model: type[Model], at: datetime, column: str, values: list[Any]
 ) -> list[Model]:
-    """The versions of ``model`` rows matching ``where`` (column = value) current at ``at``."""
+    """The versions of ``model`` rows whose ``column`` is in ``values``, as current at ``at``."""
     table: Table = model.__table__  # type: ignore[attr-defined]
-    clause = " AND ".join(f"{name} = :{name}" for name in where)
-    rows = await session.execute(text(_as_of_sql(table, clause)), {"at": at, **where})
+    rows = await session.execute(text(_as_of_sql(table, column)), {"at": at, "values": values})
     return [model.model_validate(dict(r._mapping)) for r in rows]
 
 
@@ -77,3 +78,14 @@ async def save(
             raise constraint_errors[constraint] from exc
         raise
     await session.refresh(record)
+
+
+@dataclass
+class AsOf:
+    """A record as the registry held it at ``at``; its relations are read as of then too."""
+
+    row: Any
+    at: datetime
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)

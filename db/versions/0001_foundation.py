@@ -92,6 +92,11 @@ def upgrade() -> None:
       id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
       -- The person this record now belongs to: itself, or the survivor of a merge.
       canonical_id uuid NOT NULL,
+      -- The record this one was merged into (directly); NULL unless merged.
+      merged_into_id uuid REFERENCES officers(id),
+      -- The only identifier the public transparency pages show: random, unrelated to id.
+      public_id text NOT NULL UNIQUE
+        DEFAULT substr(replace(gen_random_uuid()::text, '-', ''), 1, 16),
       first_name text NOT NULL CHECK (length(btrim(first_name)) BETWEEN 1 AND 100),
       middle_name text CHECK (length(middle_name) <= 100),
       last_name text NOT NULL CHECK (length(btrim(last_name)) BETWEEN 1 AND 100),
@@ -112,7 +117,8 @@ def upgrade() -> None:
       CHECK (birth_year IS NOT NULL OR birth_month IS NULL)
     );
     CREATE INDEX officers_listing ON officers (sort_key, id) WHERE canonical_id = id;
-    CREATE INDEX officers_canonical ON officers (canonical_id) WHERE canonical_id <> id;
+    CREATE INDEX officers_canonical ON officers (canonical_id);
+    CREATE INDEX officers_merged_into ON officers (merged_into_id) WHERE merged_into_id IS NOT NULL;
     CREATE INDEX officers_name_trgm ON officers USING gin (name_key gin_trgm_ops);
     CREATE INDEX officers_last_birth ON officers (last_name, birth_year);
 

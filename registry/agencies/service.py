@@ -8,7 +8,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry import audit
 from registry.actors import Actor, require_role
-from registry.agencies import repository
 from registry.agencies.models import Agency, AgencyType
 from registry.errors import Duplicate, InvalidInput, NotFound
 from registry.keys.models import Role

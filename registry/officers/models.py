@@ -1,3 +1,4 @@
+import secrets
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
@@ -21,6 +22,9 @@ class Officer(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     canonical_id: uuid.UUID
+    merged_into_id: uuid.UUID | None = None
+    # Random and unrelated to ``id``: the only identifier the public pages show.
+    public_id: str = Field(default_factory=lambda: secrets.token_hex(8))
     first_name: str
     middle_name: str | None = None
     last_name: str

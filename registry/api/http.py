@@ -1,0 +1,307 @@
+"""The GraphQL-over-HTTP endpoint (https://graphql.github.io/graphql-over-http/).
+
+Small on purpose: starlette no longer ships a GraphQL app, so this is the whole transport.
+- POST ``application/json`` bodies and GET query strings; mutations over GET get 405.
+- Responses are ``application/graphql-response+json`` unless the client asks for
+  ``application/json`` (a missing Accept or ``*/*`` gets the former, as the spec allows
+  after its 2025 watershed). With graphql-response+json: 400 for bad JSON or an unparsable
+  document, 422 for an invalid request or a document that fails validation (or whose
+  variables do not fit); with application/json those document errors come back as 200, as the
+  spec asks for that legacy media type.
+- 401 without a valid key, 403 when every root field was refused for the key's role, 503 when
+  the database does not answer; 413 for a body over the size limit, 415 for other body types.
+"""
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    validate,
+)
+from graphql.error import GraphQLSyntaxError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from registry.api.validation import rules
+from registry.errors import DatabaseUnavailable, RegistryError
+from registry.settings import Settings
+
+log = logging.getLogger("registry.http")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+MAX_BODY_BYTES = 1_000_000
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@dataclass
+class RequestError(Exception):
+    """A request refused before execution: HTTP status, message and a stable code."""
+
+    status: int
+    message: str
+    code: str
+    headers: dict[str, str] | None = None
+
+
+def is_database_down(exc: BaseException) -> bool:
+    """Connection-level failures (not query errors) mean the database is unreachable."""
+    import asyncpg
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, DatabaseUnavailable | ConnectionError | TimeoutError | OSError):
+        return True
+    if isinstance(exc, asyncpg.exceptions.CannotConnectNowError
+                  | asyncpg.exceptions.ConnectionDoesNotExistError
+                  | asyncpg.exceptions.InterfaceError):
+        return True
+    if isinstance(exc, sa.TimeoutError):
+        return True
+    if isinstance(exc, sa.DBAPIError) and (exc.connection_invalidated
+                                           or isinstance(exc, sa.InterfaceError)):
+        return True
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and cause is not exc and is_database_down(cause)
+
+
+def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    """A client-safe error: our own errors keep message and code; anything unexpected is
+    logged with the request id and reported without internals."""
+    original = error.original_error
+    out: dict[str, Any] = error.formatted
+    if original is None:
+        out.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+    elif isinstance(original, RegistryError):
+        out["message"] = original.message
+        out["extensions"] = original.extensions
+    elif is_database_down(original):
+        out["message"] = "The database is not answering; try again shortly."
+        out["extensions"] = {"code": "DATABASE_UNAVAILABLE"}
+    elif isinstance(original, GraphQLError):  # e.g. a scalar's parse error, already client-safe
+        out.setdefault("extensions", {}).setdefault("code", "BAD_USER_INPUT")
+    else:
+        log.error("request %s failed", request_id, exc_info=original)
+        out["message"] = f"Internal error; quote request id {request_id} when reporting it."
+        out["extensions"] = {"code": "INTERNAL_SERVER_ERROR"}
+    return out
+
+
+class GraphQLEndpoint:
+    """A starlette endpoint serving one schema.
+
+    ``make_context(request, request_id)`` authenticates (raising ``RequestError`` for a missing
+    or bad key) and returns the resolvers' context.
+    """
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        *,
+        settings: Settings,
+        make_context: Callable[[Request, str], Awaitable[Any]],
+        title: str,
+    ) -> None:
+        self.schema = schema
+        self.settings = settings
+        self.make_context = make_context
+        self.title = title
+        self.rules = rules(max_depth=settings.max_query_depth,
+                           max_bytes=settings.max_document_bytes)
+
+    async def handle(self, request: Request) -> Response:
+        request_id = request.headers.get("x-request-id", "")
+        if not _REQUEST_ID.match(request_id):
+            request_id = uuid.uuid4().hex
+        try:
+            media_type = self._media_type(request)
+        except RequestError as err:
+            return self._error_response(err, GRAPHQL_RESPONSE, request_id)
+        if (request.method == "GET" and "query" not in request.query_params
+                and "text/html" in request.headers.get("accept", "")):
+            return HTMLResponse(graphiql_page(self.title, request.url.path))
+        try:
+            status, body = await self._handle(request, request_id, media_type)
+        except RequestError as err:
+            return self._error_response(err, media_type, request_id)
+        return Response(
+            json.dumps(body, default=str, separators=(",", ":")),
+            status_code=status,
+            media_type=f"{media_type}; charset=utf-8",
+            headers={"X-Request-ID": request_id, "Cache-Control": "no-store"},
+        )
+
+    def _media_type(self, request: Request) -> str:
+        accept = request.headers.get("accept", "").strip()
+        if not accept:
+            return GRAPHQL_RESPONSE
+        for item in accept.split(","):
+            kind, _, params = item.strip().partition(";")
+            kind = kind.strip().lower()
+            if "q=0" in params.replace(" ", "") and not re.search(r"q=0\.\d*[1-9]", params):
+                continue
+            if kind in (GRAPHQL_RESPONSE, JSON):
+                return kind
+            if kind in ("*/*", "application/*"):
+                return GRAPHQL_RESPONSE
+            if kind == "text/html" and request.method == "GET":
+                return GRAPHQL_RESPONSE
+        raise RequestError(406, f"This endpoint answers {GRAPHQL_RESPONSE} or {JSON}; "
+                                "set the Accept header to one of them.", "NOT_ACCEPTABLE")
+
+    async def _read_params(self, request: Request) -> dict[str, Any]:
+        if request.method == "GET":
+            params: dict[str, Any] = dict(request.query_params)
+            for name in ("variables", "extensions"):
+                if name in params:
+                    try:
+                        params[name] = json.loads(params[name])
+                    except ValueError:
+                        raise RequestError(400, f"The '{name}' parameter is not valid JSON.",
+                                           "BAD_REQUEST") from None
+            return params
+        if request.method != "POST":
+            raise RequestError(405, "Use POST (or GET for queries).", "METHOD_NOT_ALLOWED",
+                               {"Allow": "GET, POST"})
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != JSON:
+            raise RequestError(415, "Send the request body as application/json.",
+                               "UNSUPPORTED_MEDIA_TYPE")
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise RequestError(413, f"The body is over {MAX_BODY_BYTES} bytes.",
+                               "PAYLOAD_TOO_LARGE")
+        raw = await request.body()
+        if len(raw) > MAX_BODY_BYTES:
+            raise RequestError(413, f"The body is over {MAX_BODY_BYTES} bytes.",
+                               "PAYLOAD_TOO_LARGE")
+        try:
+            params = json.loads(raw)
+        except ValueError:
+            raise RequestError(400, "The body is not valid JSON.", "BAD_REQUEST") from None
+        if not isinstance(params, dict):
+            raise RequestError(400, "The body must be a JSON object with a 'query' string.",
+                               "BAD_REQUEST")
+        return params
+
+    async def _handle(self, request: Request, request_id: str, media_type: str
+                      ) -> tuple[int, dict[str, Any]]:
+        legacy = media_type == JSON
+        params = await self._read_params(request)
+        query, variables = params.get("query"), params.get("variables")
+        operation_name = params.get("operationName")
+        invalid = 400 if legacy else 422
+        if not isinstance(query, str) or not query.strip():
+            raise RequestError(invalid, "The request needs a 'query' string holding a GraphQL "
+                                        "document.", "BAD_REQUEST")
+        if variables is not None and not isinstance(variables, dict):
+            raise RequestError(invalid, "'variables' must be a JSON object.", "BAD_REQUEST")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise RequestError(invalid, "'operationName' must be a string.", "BAD_REQUEST")
+        extensions = params.get("extensions")
+        if extensions is not None and not isinstance(extensions, dict):
+            raise RequestError(invalid, "'extensions' must be a JSON object.", "BAD_REQUEST")
+
+        context = await self.make_context(request, request_id)
+
+        document_error = 200 if legacy else 400
+        try:
+            document = parse(query, max_tokens=self.settings.max_document_tokens)
+        except GraphQLSyntaxError as err:
+            return document_error, {"errors": [format_error(err, request_id)]}
+        rejected = 200 if legacy else 422
+        errors = validate(self.schema, document, self.rules)
+        if errors:
+            return rejected, {"errors": [format_error(e, request_id) for e in errors]}
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            message = (f"No operation named '{operation_name}' in the document."
+                       if operation_name else
+                       "The document has several operations; say which one in operationName.")
+            return rejected, {"errors": [{"message": message,
+                                          "extensions": {"code": "BAD_REQUEST"}}]}
+        if request.method == "GET" and operation.operation is not OperationType.QUERY:
+            raise RequestError(405, f"A {operation.operation.value} must be sent with POST.",
+                               "METHOD_NOT_ALLOWED", {"Allow": "POST"})
+
+        result = execute(self.schema, document, variable_values=variables,
+                         operation_name=operation_name, context_value=context)
+        if not isinstance(result, ExecutionResult):
+            result = await result
+        body: dict[str, Any] = {}
+        if result.errors:
+            body["errors"] = [format_error(e, request_id) for e in result.errors]
+        if result.data is None and result.errors and not legacy:
+            # No execution happened (variables did not coerce) or a non-null root failed.
+            status = _status_for(body["errors"], default=rejected)
+            return status, body
+        body["data"] = result.data
+        status = 200
+        if result.errors and not legacy and _all_roots_null(result.data, operation):
+            status = _status_for(body["errors"], default=200, only_access=True)
+        return status, body
+
+    def _error_response(self, err: RequestError, media_type: str, request_id: str) -> Response:
+        body = {"errors": [{"message": err.message, "extensions": {"code": err.code}}]}
+        return Response(
+            json.dumps(body),
+            status_code=err.status,
+            media_type=f"{media_type}; charset=utf-8",
+            headers={"X-Request-ID": request_id, **(err.headers or {})},
+        )
+
+
+_STATUS_BY_CODE = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "DATABASE_UNAVAILABLE": 503,
+                   "INTERNAL_SERVER_ERROR": 500}
+
+
+def _status_for(errors: list[dict[str, Any]], *, default: int, only_access: bool = False) -> int:
+    codes = {e.get("extensions", {}).get("code") for e in errors}
+    if only_access:
+        # Partial failures stay 200; a request refused as a whole says so in its status.
+        if codes <= {"FORBIDDEN"}:
+            return 403
+        if codes <= {"UNAUTHENTICATED"}:
+            return 401
+        if "DATABASE_UNAVAILABLE" in codes:
+            return 503
+        return default
+    for code in ("DATABASE_UNAVAILABLE", "INTERNAL_SERVER_ERROR", "UNAUTHENTICATED", "FORBIDDEN"):
+        if code in codes:
+            return _STATUS_BY_CODE[code]
+    return default
+
+
+def _all_roots_null(data: dict[str, Any] | None, operation: OperationDefinitionNode) -> bool:
+    return data is not None and all(v is None for v in data.values())
+
+
+def graphiql_page(title: str, endpoint: str) -> str:
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css">
+</head><body style="margin:0;height:100vh">
+<div id="graphiql" style="height:100vh">Loading GraphiQL… (it needs JavaScript; the API itself
+answers POST requests to {endpoint}).</div>
+<script src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
+<script src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
+<script src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
+<script>
+const fetcher = GraphiQL.createFetcher({{url: {json.dumps(endpoint)}}});
+ReactDOM.createRoot(document.getElementById('graphiql')).render(
+  React.createElement(GraphiQL, {{fetcher, defaultEditorToolbarOpen: true,
+    defaultHeaders: '{{"Authorization": "Bearer YOUR_TOKEN"}}'}}));
+</script></body></html>"""

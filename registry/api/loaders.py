@@ -1,0 +1,35 @@
+"""Per-request DataLoaders: each relation is fetched once per batch of parents, never one
+query per row. A loader class maps keys to values with one SQL statement."""
+
+from collections import defaultdict
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+from graphene.utils.dataloader import DataLoader
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+class RequestLoader(DataLoader):
+    """Subclasses implement ``fetch(session, keys) -> {key: value}``; missing keys get
+    ``default()`` (None for one-to-one loaders, [] for one-to-many)."""
+
+    many = False
+
+    def __init__(self, context: Any) -> None:
+        super().__init__()
+        self.context = context
+
+    async def batch_load_fn(self, keys: list[Hashable]) -> list[Any]:
+        async with self.context.read() as session:
+            found = await self.fetch(session, keys)
+        return [found.get(k, [] if self.many else None) for k in keys]
+
+    async def fetch(self, session: AsyncSession, keys: list[Any]) -> dict[Any, Any]:
+        raise NotImplementedError
+
+
+def group(pairs: Iterable[tuple[Hashable, Any]]) -> dict[Hashable, list[Any]]:
+    out: dict[Hashable, list[Any]] = defaultdict(list)
+    for key, value in pairs:
+        out[key].append(value)
+    return out

@@ -1,0 +1,46 @@
+"""SQL for certifications and their status events."""
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry.certifications.models import Certification, StatusEvent
+from registry.officers.models import Officer
+
+
+async def get(session: AsyncSession, certification_id: uuid.UUID, *, for_update: bool = False
+              ) -> Certification | None:
+    return await session.get(Certification, certification_id, with_for_update=for_update)
+
+
+async def of_people(
+    session: AsyncSession, person_ids: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, Certification]]:
+    """(person id, certification) for every record that belongs to each person."""
+    record = aliased(Officer)
+    stmt = (
+        select(record.canonical_id, Certification)
+        .join(record, record.id == Certification.officer_id)
+        .where(col(record.canonical_id).in_(person_ids))
+        .order_by(Certification.issued_on, Certification.id)
+    )
+    return [(p, c) for p, c in (await session.exec(stmt)).all()]
+
+
+async def events_of(
+    session: AsyncSession, certification_ids: Sequence[uuid.UUID]
+) -> list[StatusEvent]:
+    stmt = (
+        select(StatusEvent)
+        .where(col(StatusEvent.certification_id).in_(certification_ids))
+        .order_by(StatusEvent.effective_on, StatusEvent.recorded_at, StatusEvent.id)
+    )
+    return list((await session.exec(stmt)).all())
+
+
+async def get_many(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Certification]:
+    stmt = select(Certification).where(col(Certification.id).in_(ids))
+    return list((await session.exec(stmt)).all())

@@ -1,0 +1,87 @@
+from datetime import date
+from typing import Any
+
+import graphene
+from graphql import GraphQLResolveInfo
+
+from registry.api import enums
+from registry.api.context import ctx
+from registry.certifications.dataloaders import StatusEventsByCertification
+from registry.certifications.models import Certification as CertificationRow
+from registry.certifications.models import CertificationStatus as Status
+from registry.certifications.status import allowed_moves, status_on
+from registry.officers.dataloaders import PersonById
+from registry.versioning import AsOf
+
+
+class CertificationStatusEvent(graphene.ObjectType):
+    """One dated entry of a certification's status history."""
+
+    action = graphene.String(required=True, description="issue, renew, or the status move.")
+    from_status = graphene.Field(enums.CertificationStatus)
+    to_status = graphene.Field(enums.CertificationStatus, required=True)
+    effective_on = graphene.Date(required=True)
+    until_on = graphene.Date(description="End of a suspension.")
+    expires_on = graphene.Date(description="Expiry set by an issue or renewal.")
+    reason = graphene.String()
+    recorded_at = graphene.DateTime(required=True)
+    recorded_by = graphene.String(required=True)
+
+
+class Certification(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    officer = graphene.Field("registry.officers.types.Officer", required=True)
+    state = graphene.String(required=True)
+    number = graphene.String(required=True, description="Certificate number in its state.")
+    issuing_board = graphene.String(required=True)
+    discipline = graphene.Field(enums.CertificationDiscipline, required=True)
+    level = graphene.Field(enums.CertificationLevel, required=True)
+    issued_on = graphene.Date(required=True)
+    expires_on = graphene.Date()
+    status = graphene.Field(enums.CertificationStatus, required=True,
+                            description="The status now recorded.")
+    status_since = graphene.Date(required=True)
+    suspended_until = graphene.Date()
+    status_on = graphene.Field(
+        enums.CertificationStatus, date=graphene.Date(required=True),
+        description="The status in effect on a date (null before issue); a suspension ends "
+                    "by itself on its end date.")
+    allowed_moves = graphene.List(graphene.NonNull(enums.CertificationMove), required=True,
+                                  description="Moves the state machine allows from the status.")
+    history = graphene.List(graphene.NonNull(CertificationStatusEvent), required=True)
+    version = graphene.Int(required=True)
+    recorded_at = graphene.DateTime(required=True)
+
+    @staticmethod
+    async def resolve_officer(root: CertificationRow, info: GraphQLResolveInfo) -> Any:
+        return await ctx(info).loader(PersonById).load(root.officer_id)
+
+    @staticmethod
+    async def resolve_history(root: CertificationRow, info: GraphQLResolveInfo) -> Any:
+        events = await ctx(info).loader(StatusEventsByCertification).load(root.id)
+        if isinstance(root, AsOf):
+            return [e for e in events if e.recorded_at <= root.at]
+        return events
+
+    @staticmethod
+    async def resolve_status_on(root: CertificationRow, info: GraphQLResolveInfo,
+                                date: date) -> Any:
+        events = await Certification.resolve_history(root, info)
+        return status_on(
+            [(e.effective_on, Status(e.to_status), Status(e.from_status) if e.from_status
+              else None, e.until_on) for e in events], date)
+
+    @staticmethod
+    def resolve_allowed_moves(root: CertificationRow, _info: GraphQLResolveInfo) -> Any:
+        return allowed_moves(Status(root.status))
+
+
+class IssueCertificationInput(graphene.InputObjectType):
+    officer_id = graphene.ID(required=True)
+    number = graphene.String(required=True)
+    discipline = graphene.Field(enums.CertificationDiscipline, required=True)
+    level = graphene.Field(enums.CertificationLevel, required=True)
+    issued_on = graphene.Date(required=True)
+    expires_on = graphene.Date()
+    state = graphene.String(description="Defaults to the registry's state.")
+    issuing_board = graphene.String(description="Defaults to the registry's board.")

@@ -1,0 +1,271 @@
+"""The ``registry`` command line. Every command has ``--help``."""
+
+import asyncio
+import difflib
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from registry.actors import Actor
+from registry.database import create_engine, resolve_database_url, session_scope
+from registry.errors import RegistryError
+from registry.keys.models import ApiKey, Role
+from registry.settings import Settings, get_settings
+
+app = typer.Typer(help="Officer certification registry: a POST board's system of record.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+
+T = TypeVar("T")
+console = Console()
+err = Console(stderr=True)
+GRAPHQL_DIR = Path(__file__).resolve().parent.parent / "graphql"
+
+
+class RoleChoice(StrEnum):
+    agency = "agency"
+    post_staff = "post_staff"
+    board_member = "board_member"
+    admin = "admin"
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coro)
+    except RegistryError as e:
+        err.print(f"[red]error:[/red] {e.message}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
+    demo: Annotated[bool, typer.Option(
+        help="Fill an empty database with a synthetic state and print a key for each role.")]
+    = False,
+    demo_officers: Annotated[int, typer.Option(min=100, help="Officers in the demo state.")]
+    = 20_000,
+) -> None:
+    """Migrate the database and serve the API (the embedded PostgreSQL unless
+    REGISTRY_DATABASE_URL is set)."""
+    import uvicorn
+
+    from registry import migrations
+
+    settings = _settings()
+    url = resolve_database_url(settings)  # exported to the environment for the workers
+    migrations.upgrade(url)
+    if demo:
+        from registry.demo import load_demo
+
+        keys = _run(load_demo(settings, officers=demo_officers, console=console))
+        _print_demo_keys(keys, host, port)
+    console.print(f"Serving on http://{host}:{port}/graphql (public: /public/graphql)")
+    uvicorn.run("registry.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")
+
+
+def _print_demo_keys(keys: list[tuple[str, str, str]], host: str, port: int) -> None:
+    table = Table(title="Demo API keys (shown once; `registry keys list` shows the keys)")
+    table.add_column("role")
+    table.add_column("holder")
+    table.add_column("token")
+    for role, name, token in keys:
+        table.add_row(role, name, token)
+    console.print(table)
+    if keys:
+        console.print(
+            f"Try: curl -s http://{host}:{port}/graphql -H 'Authorization: Bearer "
+            f"{keys[0][2]}' -H 'Content-Type: application/json' "
+            "-d '{\"query\": \"{ me { name role } officers(first: 3) { edges { node { "
+            "fullName certifications { number status } } } } }\"}'")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Option(help="Target revision.")] = "head") -> None:
+    """Apply migrations up to REVISION (creates pg_trgm, fuzzystrmatch, unaccent, citext)."""
+    from registry import migrations
+
+    migrations.upgrade(resolve_database_url(_settings()), revision)
+    console.print(f"Database at revision {revision}.")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Option(help="Target revision ('base' removes everything).")]
+    = "-1",
+) -> None:
+    """Undo migrations down to REVISION (one step by default)."""
+    from registry import migrations
+
+    migrations.downgrade(resolve_database_url(_settings()), revision)
+    console.print(f"Database downgraded to {revision}.")
+
+
+async def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    settings = _settings()
+    engine = create_engine(resolve_database_url(settings), settings)
+    try:
+        async with session_scope(engine) as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[RoleChoice, typer.Option(help="The key's role.")],
+    name: Annotated[str, typer.Option(help="Who holds the key (a person or system).")],
+    agency: Annotated[str | None, typer.Option(help="ORI of the agency (agency keys only).")]
+    = None,
+) -> None:
+    """Create an API key and print its token once; only its hash is stored."""
+    from registry.keys import service
+
+    async def work(session: AsyncSession) -> tuple[ApiKey, str]:
+        return await service.create(session=session, actor=Actor.system("registry keys create"),
+                                    role=Role(role.value), name=name, agency_ori=agency)
+
+    key, token = _run(_with_session(work))
+    console.print(f"Created key {key.id} ({key.role}) for {key.name}.")
+    console.print("Token (shown once, store it now):")
+    print(token)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (never their tokens)."""
+    from registry.keys import service
+
+    async def work(session: AsyncSession) -> list[ApiKey]:
+        return await service.list_keys(session=session)
+
+    table = Table()
+    for column in ("id", "name", "role", "agency", "created", "revoked"):
+        table.add_column(column)
+    for k in _run(_with_session(work)):
+        table.add_row(str(k.id), k.name, k.role, str(k.agency_id or ""),
+                      f"{k.recorded_at:%Y-%m-%d %H:%M}",
+                      f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (keys list).")]) -> None:
+    """Revoke a key; requests with its token are refused from then on."""
+    from registry.keys import service
+
+    try:
+        parsed = uuid.UUID(key_id)
+    except ValueError:
+        _fail(f"'{key_id}' is not a key id; `registry keys list` shows them.")
+
+    async def work(session: AsyncSession) -> ApiKey:
+        return await service.revoke(session=session, actor=Actor.system("registry keys revoke"),
+                                    key_id=parsed)
+
+    _run(_with_session(work))
+    console.print(f"Revoked key {key_id}.")
+
+
+def printed_schemas() -> dict[str, str]:
+    from graphql import print_schema
+
+    from registry.api.schema import schema
+    from registry.transparency.schema import public_schema
+
+    return {
+        "schema.graphql": print_schema(schema.graphql_schema) + "\n",
+        "public.graphql": print_schema(public_schema.graphql_schema) + "\n",
+    }
+
+
+@app.command("schema")
+def schema_command(
+    check: Annotated[bool, typer.Option("--check", help="Fail if graphql/*.graphql differ.")]
+    = False,
+    write: Annotated[bool, typer.Option("--write", help="Rewrite graphql/*.graphql.")] = False,
+) -> None:
+    """Print both GraphQL schemas, or check/write the checked-in copies."""
+    schemas = printed_schemas()
+    if write:
+        for name, text in schemas.items():
+            (GRAPHQL_DIR / name).write_text(text)
+            console.print(f"wrote graphql/{name}")
+        return
+    if check:
+        stale = False
+        for name, text in schemas.items():
+            path = GRAPHQL_DIR / name
+            current = path.read_text() if path.exists() else ""
+            if current != text:
+                stale = True
+                sys.stdout.writelines(difflib.unified_diff(
+                    current.splitlines(True), text.splitlines(True),
+                    f"graphql/{name} (checked in)", f"graphql/{name} (from the code)"))
+        if stale:
+            _fail("the checked-in schema differs from the code; run `registry schema --write`.")
+        console.print("graphql/schema.graphql and graphql/public.graphql match the code.")
+        return
+    for name, text in schemas.items():
+        print(f"# {name}\n{text}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit hash chain end to end and say where it breaks."""
+    from registry.audit.service import ChainReport, verify_chain
+
+    async def verify() -> ChainReport:
+        settings = _settings()
+        engine = create_engine(resolve_database_url(settings), settings)
+        report = ChainReport(0, None, [])
+        try:
+            with Progress(TextColumn("verifying audit chain"), BarColumn(),
+                          TextColumn("{task.completed} events"), TimeElapsedColumn(),
+                          console=err) as progress:
+                task = progress.add_task("verify", total=None)
+                async for report in verify_chain(engine):
+                    progress.update(task, completed=report.events)
+        finally:
+            await engine.dispose()
+        return report
+
+    report = _run(verify())
+    for b in report.breaks[:50]:
+        err.print(f"[red]event {b.event_id}[/red]: {b.problem}")
+    if report.breaks:
+        _fail(f"the audit chain breaks at event {report.breaks[0].event_id} "
+              f"({len(report.breaks)} problems in {report.events} events).")
+    console.print(f"Audit chain intact: {report.events} events; head hash "
+                  f"{report.head_hash or '(empty)'}.")
+
+
+if __name__ == "__main__":
+    app()
