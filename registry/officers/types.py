@@ -81,6 +81,7 @@ class Officer(graphene.ObjectType):
     """A person who holds or held a certification, with everything recorded about them."""
 
     id = graphene.ID(required=True)
+    public_id = graphene.ID(required=True, description="The id the public pages show.")
     first_name = graphene.String(required=True)
     middle_name = graphene.String()
     last_name = graphene.String(required=True)

@@ -1,0 +1,253 @@
+"""Benchmark: GraphQL over HTTP against the same SQL run directly, in one run.
+
+For each case the script first runs every sampled request once in-process and records the
+exact SQL statements (with parameters) the service sent. It then times
+  - HTTP: the requests against `registry serve --workers N` on loopback, C at a time;
+  - SQL: the recorded statements replayed with asyncpg on C connections, request by request.
+The ratio HTTP/SQL is the figure that matters (these machines are noisy; absolute numbers
+move, ratios measured in one run do not).
+
+    .venv/bin/python bench/bench_api.py --help
+"""
+
+import asyncio
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import asyncpg
+import httpx2
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import event
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from registry.actors import Actor  # noqa: E402
+from registry.app import create_app  # noqa: E402
+from registry.database import asyncpg_url, resolve_database_url, session_scope  # noqa: E402
+from registry.keys import service as keys  # noqa: E402
+from registry.keys.models import Role  # noqa: E402
+from registry.settings import Settings  # noqa: E402
+
+console = Console()
+
+OFFICER = (ROOT / "graphql" / "operations" / "Officer.graphql").read_text()
+OFFICERS = (ROOT / "graphql" / "operations" / "Officers.graphql").read_text()
+
+
+@dataclass
+class Case:
+    name: str
+    query: str
+    variables: list[dict[str, Any]]
+
+
+@dataclass
+class Timing:
+    latencies_ms: list[float]
+    seconds: float
+
+    def row(self) -> tuple[str, str, str]:
+        lat = sorted(self.latencies_ms)
+        p50 = statistics.median(lat)
+        p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))]
+        return f"{p50:.2f}", f"{p95:.2f}", f"{len(lat) / self.seconds:.0f}"
+
+
+async def sample_cases(url: str, n: int, seed: int) -> list[Case]:
+    """Random officers for `officer(id)`, random roster positions for one `officers` page."""
+    conn = await asyncpg.connect(asyncpg_url(url))
+    try:
+        total = await conn.fetchval("SELECT count(*) FROM officers")
+        if not total:
+            raise typer.BadParameter("the database has no officers; run bench/generate.py")
+        pct = min(100.0, 100.0 * n * 4 / total)
+        rows = await conn.fetch(
+            f"SELECT id, sort_key FROM officers TABLESAMPLE SYSTEM ({pct}) REPEATABLE ({seed}) "
+            f"WHERE canonical_id = id LIMIT {n}")
+    finally:
+        await conn.close()
+    from registry.api.relay import encode_cursor
+
+    return [
+        Case("officer by id (full record)", OFFICER, [{"id": str(r["id"])} for r in rows]),
+        Case("officers page (25, keyset)", OFFICERS,
+             [{"first": 25, "after": encode_cursor(r["sort_key"], r["id"])} for r in rows]),
+    ]
+
+
+async def record_sql(settings: Settings, token: str, case: Case
+                     ) -> list[list[tuple[str, tuple]]]:
+    """The statements each request of `case` sends, captured in-process."""
+    app = create_app(settings)
+    captured: list[tuple[str, tuple]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        captured.append((statement, tuple(parameters or ())))
+
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", capture)
+    per_request = []
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://bench") as client:
+        for variables in case.variables:
+            captured.clear()
+            r = await client.post("/graphql", json={"query": case.query, "variables": variables},
+                                  headers={"Authorization": f"Bearer {token}"})
+            body = r.json()
+            assert r.status_code == 200 and "errors" not in body, body
+            per_request.append(list(captured))
+    await app.state.engine.dispose()
+    return per_request
+
+
+async def time_sql(url: str, requests: list[list[tuple[str, tuple]]], concurrency: int
+                   ) -> Timing:
+    pool = await asyncpg.create_pool(asyncpg_url(url), min_size=concurrency,
+                                     max_size=concurrency)
+    latencies: list[float] = []
+    queue = list(requests)
+
+    async def worker() -> None:
+        async with pool.acquire() as conn:
+            while queue:
+                statements = queue.pop()
+                t0 = time.perf_counter()
+                for sql, params in statements:
+                    await conn.fetch(sql, *params)
+                latencies.append((time.perf_counter() - t0) * 1000)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    seconds = time.perf_counter() - start
+    await pool.close()
+    return Timing(latencies, seconds)
+
+
+async def time_http(base: str, token: str, case: Case, concurrency: int) -> Timing:
+    latencies: list[float] = []
+    queue = list(case.variables)
+    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx2.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        async def worker() -> None:
+            while queue:
+                variables = queue.pop()
+                t0 = time.perf_counter()
+                r = await client.post("/graphql", json={"query": case.query,
+                                                        "variables": variables},
+                                      headers={"Authorization": f"Bearer {token}"})
+                latencies.append((time.perf_counter() - t0) * 1000)
+                assert r.status_code == 200, r.text
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - start
+    return Timing(latencies, seconds)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "REGISTRY_DATABASE_URL": url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "registry.cli", "serve", "--port", str(port), "--workers",
+         str(workers)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx2.HTTPError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("the server did not become healthy within 60 s")
+
+
+async def make_token(settings: Settings) -> str:
+    from registry.database import create_engine
+
+    engine = create_engine(settings.database_url or "", settings)
+    async with session_scope(engine) as session:
+        _, token = await keys.create(session=session, actor=Actor.system("bench"),
+                                     role=Role.POST_STAFF, name="bench post_staff")
+    await engine.dispose()
+    return token
+
+
+def machine() -> str:
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB, "
+            f"Python {platform.python_version()}")
+
+
+def main(
+    requests: Annotated[int, typer.Option(help="Requests per case.")] = 2000,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 8,
+    workers: Annotated[int, typer.Option(help="uvicorn workers.")] = 2,
+    database_url: Annotated[str | None, typer.Option(
+        help="Default: REGISTRY_DATABASE_URL, else the embedded server in ./.registry-bench")]
+    = None,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 11,
+) -> None:
+    """GraphQL over HTTP vs the same SQL run directly: p50/p95 and requests/s per case."""
+    data_dir = Path(os.environ.get("REGISTRY_DATA_DIR", ROOT / ".registry-bench"))
+    settings = Settings(database_url=database_url or os.environ.get("REGISTRY_DATABASE_URL"),
+                        data_dir=data_dir)
+    url = resolve_database_url(settings)
+    token = asyncio.run(make_token(settings))
+    cases = asyncio.run(sample_cases(url, requests, seed))
+    officers = asyncio.run(_count(url))
+    port = free_port()
+    server = start_server(url, port, workers)
+    table = Table(title=f"API vs direct SQL — {officers:,} officers — {machine()}; "
+                        f"{workers} uvicorn workers, {concurrency} in flight")
+    for column in ("case", "requests", "HTTP p50 ms", "HTTP p95 ms", "HTTP req/s",
+                   "SQL p50 ms", "SQL p95 ms", "SQL req/s", "p50 ratio", "p95 ratio"):
+        table.add_column(column)
+    try:
+        with Progress(console=console) as progress:
+            task = progress.add_task("benchmark", total=len(cases) * 3)
+            for case in cases:
+                recorded = asyncio.run(record_sql(settings, token, case))
+                progress.advance(task)
+                random.Random(seed).shuffle(case.variables)
+                http = asyncio.run(time_http(f"http://127.0.0.1:{port}", token, case,
+                                             concurrency))
+                progress.advance(task)
+                sql = asyncio.run(time_sql(url, recorded, concurrency))
+                progress.advance(task)
+                h, s = http.row(), sql.row()
+                table.add_row(case.name, str(len(case.variables)), *h, *s,
+                              f"{float(h[0]) / float(s[0]):.1f}x",
+                              f"{float(h[1]) / float(s[1]):.1f}x")
+    finally:
+        server.terminate()
+        server.wait(10)
+    console.print(table)
+
+
+async def _count(url: str) -> int:
+    conn = await asyncpg.connect(asyncpg_url(url))
+    try:
+        return await conn.fetchval("SELECT count(*) FROM officers")
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    typer.run(main)
