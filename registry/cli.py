@@ -163,14 +163,15 @@ def keys_list() -> None:
     """List API keys (never their tokens)."""
     from registry.keys import service
 
-    async def work(session: AsyncSession) -> list[ApiKey]:
+    async def work(session: AsyncSession) -> list[tuple[ApiKey, str | None]]:
         return await service.list_keys(session=session)
 
     table = Table()
-    for column in ("id", "name", "role", "agency", "created", "revoked"):
+    table.add_column("id", no_wrap=True)
+    for column in ("name", "role", "agency", "created", "revoked"):
         table.add_column(column)
-    for k in _run(_with_session(work)):
-        table.add_row(str(k.id), k.name, k.role, str(k.agency_id or ""),
+    for k, ori in _run(_with_session(work)):
+        table.add_row(str(k.id), k.name, k.role, ori or "",
                       f"{k.recorded_at:%Y-%m-%d %H:%M}",
                       f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "")
     console.print(table)

@@ -10,12 +10,13 @@ import secrets
 import uuid
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry import audit
 from registry.actors import Actor, require_role
 from registry.agencies import repository as agencies
+from registry.agencies.models import Agency
 from registry.errors import InvalidInput, NotFound, Unauthenticated
 from registry.keys.models import ApiKey, Role
 
@@ -58,8 +59,12 @@ async def create(
     return key, token
 
 
-async def list_keys(*, session: AsyncSession) -> list[ApiKey]:
-    return list((await session.exec(select(ApiKey).order_by(ApiKey.recorded_at))).all())
+async def list_keys(*, session: AsyncSession) -> list[tuple[ApiKey, str | None]]:
+    """Every key with its agency's ORI (for agency keys), oldest first."""
+    stmt = (select(ApiKey, Agency.ori).join(Agency, col(Agency.id) == ApiKey.agency_id,
+                                            isouter=True)
+            .order_by(ApiKey.recorded_at))
+    return [(k, ori) for k, ori in (await session.exec(stmt)).all()]
 
 
 async def revoke(*, session: AsyncSession, actor: Actor, key_id: uuid.UUID) -> ApiKey:
