@@ -37,7 +37,9 @@ def _json(v: Any) -> Any:
         return [_json(x) for x in v]
     if isinstance(v, dict):
         return {k: _json(x) for k, x in v.items()}
-    return v
+    if v is None or isinstance(v, str | int | float | bool):
+        return v
+    return str(v)  # e.g. a PartialDate prints as YYYY[-MM[-DD]]
 
 
 async def record(

@@ -156,3 +156,9 @@ async def get_by_public_id(session: AsyncSession, public_id: str) -> Officer | N
     stmt = select(Officer).where(Officer.public_id == public_id,
                                  Officer.canonical_id == Officer.id)
     return (await session.exec(stmt)).first()
+
+
+async def get_by_source(session: AsyncSession, source: str, key: str) -> SourceRecord | None:
+    stmt = select(SourceRecord).where(SourceRecord.source == source,
+                                      SourceRecord.source_key == key)
+    return (await session.exec(stmt)).first()

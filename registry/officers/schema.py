@@ -8,13 +8,20 @@ import graphene
 from graphql import GraphQLResolveInfo
 
 from registry.api import enums
+from registry.audit.service import snapshot
 from registry.api.context import actor, ctx
 from registry.api.relay import connection, decode_cursor, page_size, uuid_arg
 from registry.names import fold
 from registry.officers import repository, service
 from registry.officers.dataloaders import PersonById
 from registry.officers.models import Officer as OfficerRow
-from registry.officers.types import Officer, OfficerConnection, OfficerInput, OtherNameInput
+from registry.officers.types import (
+    Officer,
+    OfficerConnection,
+    OfficerInput,
+    OtherNameInput,
+    SourceInput,
+)
 from registry.versioning import AsOf, as_of
 
 
@@ -83,14 +90,18 @@ async def _as_of(session: Any, person_id: uuid.UUID, at: datetime) -> list[Offic
 class RegisterOfficer(graphene.Mutation):
     class Arguments:
         input = OfficerInput(required=True)
+        source = SourceInput()
 
     Output = Officer
 
     @staticmethod
-    async def mutate(_root: Any, info: GraphQLResolveInfo, input: Any) -> Any:
+    async def mutate(_root: Any, info: GraphQLResolveInfo, input: Any, source: Any = None
+                     ) -> Any:
+        source_in = (service.SourceIn(source.system, source.record_id, snapshot(dict(input)) or {})
+                     if source else None)
         async with ctx(info).write() as session:
             return await service.register(session=session, actor=actor(info),
-                                          officer_in=officer_in(input))
+                                          officer_in=officer_in(input), source=source_in)
 
 
 class CorrectOfficer(graphene.Mutation):

@@ -46,11 +46,23 @@ class OfficerIn:
 
 @dataclass
 class SourceIn:
-    """Where a registration came from: ``source`` names the system, ``key`` its record id."""
+    """Where a registration came from: ``source`` names the system, ``key`` its record id.
+
+    A department system that retries a registration sends the same pair and gets the person
+    registered the first time, not a duplicate."""
 
     source: str
     key: str
     payload: dict = field(default_factory=dict)
+
+    def scoped(self, actor: Actor) -> "SourceIn":
+        """Agency keys name sources inside their own agency, so two departments' record ids
+        never collide."""
+        source = _text(self.source, "source", 100, required=True)
+        key = _text(self.key, "sourceKey", 200, required=True)
+        if actor.role is Role.AGENCY:
+            source = f"agency:{actor.agency_id}/{source}"
+        return SourceIn(source, key, self.payload)  # type: ignore[arg-type]
 
 
 def _text(value: str | None, what: str, limit: int, *, required: bool = False) -> str | None:
@@ -106,6 +118,11 @@ async def register(
     *, session: AsyncSession, actor: Actor, officer_in: OfficerIn, source: SourceIn | None = None
 ) -> Officer:
     require_role(actor, *REGISTRARS, to="register officers")
+    if source is not None:
+        source = source.scoped(actor)
+        known = await repository.get_by_source(session, source.source, source.key)
+        if known is not None:
+            return await get_person(session=session, officer_id=known.officer_id)
     officer_id = uuid.uuid4()
     officer = Officer(id=officer_id, canonical_id=officer_id, first_name="", last_name="",
                       name_key="", sort_key="", recorded_by=actor.label)
@@ -114,9 +131,12 @@ async def register(
     names = [_name_row(officer.id, n, actor) for n in officer_in.other_names]
     session.add_all(names)
     if source is not None:
-        session.add(SourceRecord(officer_id=officer.id, source=source.source,
-                                 source_key=source.key, payload=source.payload,
-                                 recorded_by=actor.label))
+        await save(session, SourceRecord(
+            officer_id=officer.id, source=source.source, source_key=source.key,
+            payload=source.payload, recorded_by=actor.label,
+        ), {"source_records_source_source_key_key": Duplicate(
+            f"Record {source.key} of {source.source} is being registered by another request; "
+            "retry to get the registered officer.", field="sourceKey")})
     await session.flush()
     await audit.record(
         session, actor=actor, operation="officer.register", entity_type="officer",

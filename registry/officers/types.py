@@ -182,6 +182,14 @@ class OtherNameInput(graphene.InputObjectType):
     used_until = graphene.Date()
 
 
+class SourceInput(graphene.InputObjectType):
+    """The sending system's own record of the person: a retried registration with the same
+    system and record id returns the officer registered the first time."""
+
+    system = graphene.String(required=True, description="e.g. the department's RMS name")
+    record_id = graphene.String(required=True)
+
+
 class OfficerInput(graphene.InputObjectType):
     first_name = graphene.String(required=True)
     last_name = graphene.String(required=True)

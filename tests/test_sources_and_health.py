@@ -1,0 +1,70 @@
+"""Retried registrations from department systems, the public officer view, and health."""
+
+import httpx2
+
+from registry.app import create_app
+from registry.settings import Settings
+from tests.conftest import data, row_counts
+
+REGISTER = """
+mutation($in: OfficerInput!, $src: SourceInput) {
+  registerOfficer(input: $in, source: $src) { id publicId fullName }
+}"""
+
+
+async def test_retried_registration_returns_the_first_officer(client, world, engine):
+    variables = {"in": {"firstName": "Dana", "lastName": "Whitfield", "dateOfBirth": "1990"},
+                 "src": {"system": "RMS", "recordId": "E-1001"}}
+    first = await data(client, REGISTER, variables, token=world.tokens["agency_a"])
+    counts = await row_counts(engine)
+    again = await data(client, REGISTER, variables, token=world.tokens["agency_a"])
+    assert again["registerOfficer"]["id"] == first["registerOfficer"]["id"]
+    assert await row_counts(engine) == counts
+    # Another agency's record E-1001 is another record: source ids are scoped per agency.
+    other = await data(client, REGISTER, variables, token=world.tokens["agency_b"])
+    assert other["registerOfficer"]["id"] != first["registerOfficer"]["id"]
+    staff_view = await data(client, "query($id: ID!) { officer(id: $id) { sourceRecords "
+                                    "{ source sourceKey payload } } }",
+                            {"id": first["registerOfficer"]["id"]}, token=world.tokens["staff"])
+    (record,) = staff_view["officer"]["sourceRecords"]
+    assert record["sourceKey"] == "E-1001" and record["source"].endswith("/RMS")
+    assert "Whitfield" in record["payload"]
+
+
+async def test_public_officer_view_by_public_id(client, world):
+    made = await data(client, REGISTER, {"in": {"firstName": "Lee", "lastName": "Ortiz",
+                                                "dateOfBirth": "1979-04-02", "postId": "P-77"}},
+                      token=world.tokens["staff"])
+    public_id = made["registerOfficer"]["publicId"]
+    assert public_id != made["registerOfficer"]["id"]
+    response = await client.post("/public/graphql", json={
+        "query": "query($p: ID!) { officer(publicId: $p) { publicId fullName } }",
+        "variables": {"p": public_id}})
+    assert response.json()["data"]["officer"] == {"publicId": public_id, "fullName": "Lee Ortiz"}
+    for private in ("1979", "P-77", made["registerOfficer"]["id"]):
+        assert private not in response.text
+    bad = await client.post("/public/graphql", json={
+        "query": "{ officer(publicId: \"../../etc/passwd\") { fullName } }"})
+    assert bad.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_health_and_requests_when_the_database_is_unreachable(database_url):
+    # Port 1 on loopback: nothing listens, so connecting fails at once.
+    app = create_app(Settings(database_url="postgresql://postgres@127.0.0.1:1/registry"))
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://t") as client:
+        health = await client.get("/healthz")
+        assert health.status_code == 503 and health.json()["database"] == "down"
+        public = await client.post("/public/graphql", json={"query": "{ officers { edges "
+                                                                     "{ node { fullName } } } }"})
+        assert public.status_code == 503
+        assert public.json()["errors"][0]["extensions"]["code"] == "DATABASE_UNAVAILABLE"
+        private = await client.post("/graphql", json={"query": "{ me { name } }"},
+                                    headers={"Authorization": "Bearer reg_" + "0" * 32 + "_x"})
+        assert private.status_code == 503
+    await app.state.engine.dispose()
+
+
+async def test_health_ok(client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok", "database": "up"}
