@@ -8,9 +8,9 @@ import graphene
 from graphql import GraphQLResolveInfo
 
 from registry.api import enums
-from registry.audit.service import snapshot
 from registry.api.context import actor, ctx
 from registry.api.relay import connection, decode_cursor, page_size, uuid_arg
+from registry.audit.service import snapshot
 from registry.names import fold
 from registry.officers import repository, service
 from registry.officers.dataloaders import PersonById
