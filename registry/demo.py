@@ -3,7 +3,9 @@
 import asyncpg
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from sqlmodel import select
+from sqlalchemy import text
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry import audit
 from registry.actors import Actor
@@ -54,7 +56,7 @@ async def load_demo(settings: Settings, *, officers: int, console: Console
                 await audit.record(session, actor=actor, operation="demo.load",
                                    entity_type="database", after=counts)
             old = await session.exec(select(ApiKey).where(
-                ApiKey.name.startswith(DEMO_PREFIX), ApiKey.revoked_at.is_(None)))  # type: ignore[attr-defined,union-attr]
+                col(ApiKey.name).startswith(DEMO_PREFIX), col(ApiKey.revoked_at).is_(None)))
             for key in old.all():
                 await keys.revoke(session=session, actor=actor, key_id=key.id)
             biggest = await _busiest_agency(session)
@@ -71,11 +73,10 @@ async def load_demo(settings: Settings, *, officers: int, console: Console
     return issued
 
 
-async def _busiest_agency(session: object) -> Agency | None:
-    from sqlalchemy import text
-
-    row = (await session.execute(text(  # type: ignore[attr-defined]
+async def _busiest_agency(session: AsyncSession) -> Agency | None:
+    """The agency with the most officers on its roster: the demo agency key's agency."""
+    row = (await session.execute(text(
         "SELECT a.id FROM agencies a JOIN stints s ON s.agency_id = a.id "
         "WHERE a.ori IS NOT NULL AND s.ended_on IS NULL "
         "GROUP BY a.id ORDER BY count(*) DESC LIMIT 1"))).first()
-    return await session.get(Agency, row[0]) if row else None  # type: ignore[attr-defined]
+    return await session.get(Agency, row[0]) if row else None

@@ -24,7 +24,6 @@ from graphql import (
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
-    OperationDefinitionNode,
     OperationType,
     execute,
     get_operation_ast,
@@ -249,7 +248,7 @@ class GraphQLEndpoint:
             return status, body
         body["data"] = result.data
         status = 200
-        if result.errors and not legacy and _all_roots_null(result.data, operation):
+        if result.errors and not legacy and _all_roots_null(result.data):
             status = _status_for(body["errors"], default=200, only_access=True)
         return status, body
 
@@ -284,7 +283,7 @@ def _status_for(errors: list[dict[str, Any]], *, default: int, only_access: bool
     return default
 
 
-def _all_roots_null(data: dict[str, Any] | None, operation: OperationDefinitionNode) -> bool:
+def _all_roots_null(data: dict[str, Any] | None) -> bool:
     return data is not None and all(v is None for v in data.values())
 
 

@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,14 +27,19 @@ class RecordIdsByPerson(RequestLoader):
         return await repository.records_of_people(session, keys)
 
 
+async def _owners(context: Any, people: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """record id -> person id, through the request's shared RecordIdsByPerson loader."""
+    records = await context.loader(RecordIdsByPerson).load_many(people)
+    return {r: p for p, rs in zip(people, records, strict=True) for r in rs}
+
+
 class _ByRecords(RequestLoader):
     """Rows attached to any of a person's records; keys are person ids."""
 
     many = True
 
     async def fetch(self, session: AsyncSession, keys: list[uuid.UUID]) -> dict:
-        records = await repository.records_of_people(session, keys)
-        owner = {r: p for p, rs in records.items() for r in rs}
+        owner = await _owners(self.context, keys)
         rows = await self.rows(session, list(owner))
         return group((owner[self.record_of(row)], row) for row in rows)
 
@@ -61,8 +67,7 @@ class IdentityEventsByPerson(RequestLoader):
     many = True
 
     async def fetch(self, session: AsyncSession, keys: list[uuid.UUID]) -> dict:
-        records = await repository.records_of_people(session, keys)
-        owner = {r: p for p, rs in records.items() for r in rs}
+        owner = await _owners(self.context, keys)
         events: list[IdentityEvent] = await repository.identity_events_of(session, list(owner))
         out: dict[uuid.UUID, list[IdentityEvent]] = {}
         for e in events:
