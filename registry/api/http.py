@@ -81,7 +81,9 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     logged with the request id and reported without internals."""
     original = error.original_error
     out: dict[str, Any] = error.formatted
-    if original is None:
+    if isinstance(error, GraphQLSyntaxError):
+        out["extensions"] = {"code": "GRAPHQL_PARSE_FAILED"}
+    elif original is None:
         out.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
     elif isinstance(original, RegistryError):
         out["message"] = original.message
@@ -89,7 +91,9 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     elif is_database_down(original):
         out["message"] = "The database is not answering; try again shortly."
         out["extensions"] = {"code": "DATABASE_UNAVAILABLE"}
-    elif isinstance(original, GraphQLError):  # e.g. a scalar's parse error, already client-safe
+    elif error.path is None:
+        # Not raised by a resolver: a literal or variable that a scalar refused while the
+        # request was validated or its variables coerced. The message is the scalar's own.
         out.setdefault("extensions", {}).setdefault("code", "BAD_USER_INPUT")
     else:
         log.error("request %s failed", request_id, exc_info=original)
