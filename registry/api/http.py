@@ -34,7 +34,7 @@ from graphql.error import GraphQLSyntaxError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from registry.api.validation import rules
+from registry.api.validation import BAD_TEXT, BAD_TEXT_MESSAGE, rules
 from registry.errors import DatabaseUnavailable, RegistryError
 from registry.settings import Settings
 
@@ -155,6 +155,9 @@ class GraphQLEndpoint:
             kind = kind.strip().lower()
             if "q=0" in params.replace(" ", "") and not re.search(r"q=0\.\d*[1-9]", params):
                 continue
+            charset = re.search(r"charset\s*=\s*\"?([\w-]+)", params, re.IGNORECASE)
+            if charset and charset.group(1).lower() not in ("utf-8", "utf8"):
+                continue  # responses are only ever utf-8
             if kind in (GRAPHQL_RESPONSE, JSON):
                 return kind
             if kind in ("*/*", "application/*"):
@@ -186,10 +189,14 @@ class GraphQLEndpoint:
         if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             raise RequestError(413, f"The body is over {MAX_BODY_BYTES} bytes.",
                                "PAYLOAD_TOO_LARGE")
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            raise RequestError(413, f"The body is over {MAX_BODY_BYTES} bytes.",
-                               "PAYLOAD_TOO_LARGE")
+        chunks, size = [], 0
+        async for chunk in request.stream():  # stop reading at the limit (chunked bodies)
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise RequestError(413, f"The body is over {MAX_BODY_BYTES} bytes.",
+                                   "PAYLOAD_TOO_LARGE")
+            chunks.append(chunk)
+        raw = b"".join(chunks)
         try:
             params = json.loads(raw)
         except ValueError:
@@ -239,6 +246,10 @@ class GraphQLEndpoint:
             raise RequestError(405, f"A {operation.operation.value} must be sent with POST.",
                                "METHOD_NOT_ALLOWED", {"Allow": "POST"})
 
+        if variables and _has_bad_text(variables):
+            return rejected, {"errors": [{"message": BAD_TEXT_MESSAGE,
+                                          "extensions": {"code": "BAD_USER_INPUT"}}]}
+
         result = execute(self.schema, document, variable_values=variables,
                          operation_name=operation_name, context_value=context)
         if not isinstance(result, ExecutionResult):
@@ -246,6 +257,11 @@ class GraphQLEndpoint:
         body: dict[str, Any] = {}
         if result.errors:
             body["errors"] = [format_error(e, request_id) for e in result.errors]
+        if result.data is None and result.errors and legacy:
+            if any(e.path is not None for e in result.errors):
+                body["data"] = None  # a non-null root failed during execution
+            # else variables did not coerce: nothing executed, so no data entry at all
+            return 200, body
         if result.data is None and result.errors and not legacy:
             # No execution happened (variables did not coerce) or a non-null root failed.
             status = _status_for(body["errors"], default=rejected)
@@ -285,6 +301,17 @@ def _status_for(errors: list[dict[str, Any]], *, default: int, only_access: bool
         if code in codes:
             return _STATUS_BY_CODE[code]
     return default
+
+
+def _has_bad_text(value: Any) -> bool:
+    """Text PostgreSQL cannot store (NUL, unpaired surrogates) anywhere in the variables."""
+    if isinstance(value, str):
+        return BAD_TEXT.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_bad_text(k) or _has_bad_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_bad_text(v) for v in value)
+    return False
 
 
 def _all_roots_null(data: dict[str, Any] | None) -> bool:

@@ -1,5 +1,8 @@
 """Validation rules added to graphql-core's standard rules: limits on query depth and document
-size, so that no request can make the server do unbounded work before it is refused."""
+size, so that no request can make the server do unbounded work before it is refused, and a
+check that string literals hold only text the database can store."""
+
+import re
 
 from graphql import (
     ASTValidationRule,
@@ -11,9 +14,23 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     ValidationContext,
     specified_rules,
 )
+
+# Characters no text column can hold: NUL and UTF-16 surrogates (valid JSON escapes, but not
+# encodable as UTF-8). Refused up front as bad input rather than failing in the database.
+BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+BAD_TEXT_MESSAGE = ("Text may not contain the NUL character (\\u0000) or unpaired surrogates "
+                    "(\\ud800-\\udfff).")
+
+
+class TextValues(ASTValidationRule):
+    def enter_string_value(self, node: StringValueNode, *_: object) -> None:
+        if BAD_TEXT.search(node.value):
+            self.report_error(GraphQLError(BAD_TEXT_MESSAGE, node,
+                                           extensions={"code": "BAD_USER_INPUT"}))
 
 
 def depth_limit_rule(max_depth: int) -> type[ASTValidationRule]:
@@ -47,7 +64,10 @@ def _depth(
     deepest = level
     for sel in selection_set.selections:
         if isinstance(sel, FieldNode):
-            deepest = max(deepest, _depth(sel.selection_set, fragments, level + 1, seen))
+            # __Type.ofType is a chain without fan-out (a list of non-null X is three links);
+            # introspection follows it several links deep, so it does not count as a level.
+            step = 0 if sel.name.value == "ofType" else 1
+            deepest = max(deepest, _depth(sel.selection_set, fragments, level + step, seen))
         elif isinstance(sel, InlineFragmentNode):
             deepest = max(deepest, _depth(sel.selection_set, fragments, level, seen))
         elif isinstance(sel, FragmentSpreadNode):
@@ -74,7 +94,8 @@ def document_size_rule(max_bytes: int) -> type[ASTValidationRule]:
 
 
 def rules(*, max_depth: int, max_bytes: int) -> list[type[ASTValidationRule]]:
-    return [*specified_rules, depth_limit_rule(max_depth), document_size_rule(max_bytes)]
+    return [*specified_rules, depth_limit_rule(max_depth), document_size_rule(max_bytes),
+            TextValues]
 
 
 __all__ = ["ValidationContext", "rules"]
