@@ -102,7 +102,9 @@ def upgrade() -> None:
       last_name text NOT NULL CHECK (length(btrim(last_name)) BETWEEN 1 AND 100),
       suffix text CHECK (length(suffix) <= 20),
       name_key text NOT NULL,
-      sort_key text NOT NULL,
+      -- Compared byte by byte: a linguistic collation ignores the spaces between the parts
+      -- and would list "Smithers, Al" before "Smith, John".
+      sort_key text COLLATE "C" NOT NULL,
       birth_year smallint CHECK (birth_year BETWEEN 1900 AND 2100),
       birth_month smallint CHECK (birth_month BETWEEN 1 AND 12),
       birth_day smallint CHECK (birth_day BETWEEN 1 AND 31),

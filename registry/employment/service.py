@@ -7,15 +7,18 @@ from datetime import date
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry import audit
-from registry.actors import Actor, require_own_agency
+from registry.actors import Actor, require_own_agency, require_role
 from registry.agencies import repository as agencies
 from registry.dates import check_not_future
 from registry.employment import repository
 from registry.employment.models import SeparationReason, Stint
 from registry.errors import Conflict, InvalidInput, NotFound, OverlappingStint
+from registry.keys.models import Role
 from registry.names import clean
 from registry.officers import repository as officers
 from registry.versioning import check_version, save
+
+REPORTERS = (Role.AGENCY, Role.POST_STAFF)
 
 
 @dataclass
@@ -75,6 +78,7 @@ async def report_hire(*, session: AsyncSession, actor: Actor, hire_in: HireIn) -
 
 async def _editable(session: AsyncSession, actor: Actor, stint_id: uuid.UUID,
                     expected_version: int | None, *, to: str) -> Stint:
+    require_role(actor, *REPORTERS, to=to)  # before a lookup that says whether the id exists
     stint = await repository.get(session, stint_id, for_update=True)
     if stint is None:
         raise NotFound(f"No stint has id {stint_id}.")
@@ -127,6 +131,7 @@ async def correct(
     reason: str, expected_version: int | None = None,
 ) -> Stint:
     """A correction is a new version; the reported one stays in the stint's history."""
+    require_role(actor, *REPORTERS, to="correct stints")
     why = clean(reason)
     if not why:
         raise InvalidInput("Say why the stint is corrected (reason).", field="reason")

@@ -11,7 +11,7 @@ from registry.actors import Actor, require_role
 from registry.dates import PartialDate, check_birth_date
 from registry.errors import Duplicate, InvalidInput, NotFound
 from registry.keys.models import Role
-from registry.names import clean, name_key, sort_key
+from registry.names import clean, fold, name_key, sort_key
 from registry.officers import repository
 from registry.officers.models import IdentityEvent, NameKind, Officer, OfficerName, SourceRecord
 from registry.versioning import check_version, save
@@ -82,8 +82,9 @@ def _apply(officer: Officer, o: OfficerIn) -> None:
     officer.name_key = name_key(officer.first_name, officer.middle_name, officer.last_name,
                                 officer.suffix)
     officer.sort_key = sort_key(officer.first_name, officer.middle_name, officer.last_name)
-    if not officer.name_key:
-        raise InvalidInput("The name has no letters or digits.", field="lastName")
+    if not fold(officer.last_name):
+        raise InvalidInput(f"The last name '{officer.last_name}' has no letters or digits.",
+                           field="lastName")
     birth = check_birth_date(o.birth_date, date.today()) if o.birth_date else None
     officer.birth_year = birth.year if birth else None
     officer.birth_month = birth.month if birth else None
