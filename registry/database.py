@@ -7,11 +7,12 @@ With no ``REGISTRY_DATABASE_URL`` the registry runs its own PostgreSQL from the
 import logging
 import os
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import make_url
+from sqlalchemy import CursorResult, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -107,3 +108,12 @@ async def session_scope(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+async def run_sql(session: AsyncSession, sql: str, params: Mapping[str, Any] | None = None
+                  ) -> CursorResult[Any]:
+    """Run hand-written SQL in the session's transaction (for what the ORM cannot say:
+    recursive CTEs, history unions). Goes through the connection, since sqlmodel's session
+    reserves ``execute`` for ORM statements."""
+    connection = await session.connection()
+    return await connection.execute(text(sql), dict(params or {}))

@@ -3,14 +3,19 @@
 import asyncpg
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry import audit
 from registry.actors import Actor
 from registry.agencies.models import Agency
-from registry.database import asyncpg_url, create_engine, resolve_database_url, session_scope
+from registry.database import (
+    asyncpg_url,
+    create_engine,
+    resolve_database_url,
+    run_sql,
+    session_scope,
+)
 from registry.keys import service as keys
 from registry.keys.models import ApiKey, Role
 from registry.settings import Settings
@@ -75,7 +80,7 @@ async def load_demo(settings: Settings, *, officers: int, console: Console
 
 async def _busiest_agency(session: AsyncSession) -> Agency | None:
     """The agency with the most officers on its roster: the demo agency key's agency."""
-    row = (await session.execute(text(
+    row = (await run_sql(session, (
         "SELECT a.id FROM agencies a JOIN stints s ON s.agency_id = a.id "
         "WHERE a.ori IS NOT NULL AND s.ended_on IS NULL "
         "GROUP BY a.id ORDER BY count(*) DESC LIMIT 1"))).first()

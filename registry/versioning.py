@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, text
+from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from registry.database import run_sql
 from registry.errors import Conflict
 
 Model = TypeVar("Model", bound=SQLModel)
@@ -32,7 +33,7 @@ async def as_of(
 ) -> list[Model]:
     """The versions of ``model`` rows whose ``column`` is in ``values``, as current at ``at``."""
     table: Table = model.__table__  # type: ignore[attr-defined]
-    rows = await session.execute(text(_as_of_sql(table, column)), {"at": at, "values": values})
+    rows = await run_sql(session, _as_of_sql(table, column), {"at": at, "values": values})
     return [model.model_validate(dict(r._mapping)) for r in rows]
 
 
@@ -40,11 +41,10 @@ async def versions(session: AsyncSession, model: type[Model], id: Any) -> list[d
     """Every version of one record, oldest first, each with the time it was superseded."""
     table: Table = model.__table__  # type: ignore[attr-defined]
     cols = ", ".join(c.name for c in table.columns)
-    rows = await session.execute(
-        text(
-            f"SELECT {cols}, superseded_at FROM {table.name}_history WHERE id = :id "
-            f"UNION ALL SELECT {cols}, NULL FROM {table.name} WHERE id = :id ORDER BY version"
-        ),
+    rows = await run_sql(
+        session,
+        f"SELECT {cols}, superseded_at FROM {table.name}_history WHERE id = :id "
+        f"UNION ALL SELECT {cols}, NULL FROM {table.name} WHERE id = :id ORDER BY version",
         {"id": id},
     )
     return [dict(r._mapping) for r in rows]

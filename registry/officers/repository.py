@@ -4,12 +4,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import exists, text, tuple_, update
+from sqlalchemy import exists, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.certifications.models import Certification
+from registry.database import run_sql
 from registry.employment.models import Stint
 from registry.officers.models import IdentityEvent, Officer, OfficerName, SourceRecord
 
@@ -81,7 +82,9 @@ async def page(
         )
     if where.agency_id or where.status:
         record = aliased(Officer)
-        records = select(record.id).where(record.canonical_id == Officer.id)
+        # Correlated to the outer person explicitly: nested inside EXISTS, SQLAlchemy would
+        # otherwise add its own FROM officers and match every person.
+        records = select(record.id).where(record.canonical_id == Officer.id).correlate(Officer)
         if where.agency_id:
             stmt = stmt.where(exists().where(
                 Stint.agency_id == where.agency_id, col(Stint.officer_id).in_(records)
@@ -129,22 +132,23 @@ async def identity_events_of(
 async def repoint_people(session: AsyncSession, subtree_root: uuid.UUID, person: uuid.UUID,
                          actor: str) -> None:
     """Make every record merged (directly or not) into ``subtree_root`` belong to ``person``."""
-    await session.execute(
-        text("""
+    await run_sql(
+        session,
+        """
         WITH RECURSIVE tree(id) AS (
           SELECT CAST(:root AS uuid)
           UNION ALL SELECT o.id FROM officers o JOIN tree t ON o.merged_into_id = t.id
         )
         UPDATE officers SET canonical_id = :person, recorded_by = :actor
         WHERE id IN (SELECT id FROM tree) AND canonical_id <> :person
-        """),
+        """,
         {"root": subtree_root, "person": person, "actor": actor},
     )
 
 
 async def set_merged_into(session: AsyncSession, record: uuid.UUID, into: uuid.UUID | None,
                           actor: str, reason: str) -> None:
-    await session.execute(
+    await session.exec(
         update(Officer).where(col(Officer.id) == record).values(
             merged_into_id=into, recorded_by=actor, change_reason=reason
         )
