@@ -1,0 +1,176 @@
+"""The synthetic state behind ``registry serve --demo`` and the benchmarks: a newcomer's first
+look at the registry, so its rows must obey every rule the services enforce, and each demo key
+must work at once."""
+
+from collections import defaultdict
+from datetime import date
+
+import asyncpg
+import pytest
+from rich.console import Console
+
+from registry.certifications.models import CertificationStatus
+from registry.certifications.status import TRANSITIONS, Move
+from registry.database import asyncpg_url
+from registry.demo import load_demo
+from registry.employment.models import SeparationReason
+from registry.keys.models import Role
+from registry.names import name_key, sort_key
+from registry.synthetic import generate
+from tests.conftest import data, gql
+
+OFFICERS = 1_500
+AGENCIES = 40
+
+
+async def _generated(database_url: str, **options: object) -> tuple[asyncpg.Connection, dict]:
+    conn = await asyncpg.connect(asyncpg_url(database_url))
+    counts = await generate(conn, officers=OFFICERS, agencies=AGENCIES, **options)
+    return conn, counts
+
+
+async def test_counts_match_the_rows_and_every_person_has_a_career(database_url: str) -> None:
+    conn, counts = await _generated(database_url)
+    try:
+        for table, n in counts.items():
+            assert await conn.fetchval(f"SELECT count(*) FROM {table}") == n
+        assert counts["officers"] == OFFICERS and counts["agencies"] == AGENCIES
+        assert await conn.fetchval(
+            "SELECT count(*) FROM officers o WHERE NOT EXISTS "
+            "(SELECT 1 FROM stints s WHERE s.officer_id = o.id)") == 0
+        assert await conn.fetchval(
+            "SELECT count(*) FROM officers o WHERE NOT EXISTS "
+            "(SELECT 1 FROM certifications c WHERE c.officer_id = o.id)") == 0
+        # Each officer is their own person until someone merges records.
+        assert await conn.fetchval(
+            "SELECT count(*) FROM officers WHERE canonical_id <> id") == 0
+    finally:
+        await conn.close()
+
+
+async def test_names_carry_the_keys_the_services_would_compute(database_url: str) -> None:
+    conn, _ = await _generated(database_url)
+    try:
+        rows = await conn.fetch("SELECT first_name, middle_name, last_name, suffix, name_key, "
+                                "sort_key FROM officers")
+        for r in rows:
+            assert r["name_key"] == name_key(r["first_name"], r["middle_name"], r["last_name"],
+                                             r["suffix"])
+            assert r["sort_key"] == sort_key(r["first_name"], r["middle_name"], r["last_name"])
+        # Realistic crowding: common surnames repeat, as the background check must expect.
+        assert await conn.fetchval(
+            "SELECT max(n) FROM (SELECT count(*) n FROM officers GROUP BY last_name) t") >= 5
+    finally:
+        await conn.close()
+
+
+async def test_stints_close_with_a_known_reason_and_never_overlap(database_url: str) -> None:
+    conn, _ = await _generated(database_url)
+    try:
+        reasons = {r.value for r in SeparationReason}
+        rows = await conn.fetch("SELECT officer_id, started_on, ended_on, separation_reason "
+                                "FROM stints ORDER BY officer_id, started_on")
+        careers: dict = defaultdict(list)
+        for r in rows:
+            assert (r["ended_on"] is None) == (r["separation_reason"] is None)
+            if r["ended_on"] is not None:
+                assert r["separation_reason"] in reasons
+                assert r["started_on"] <= r["ended_on"] <= date(2026, 10, 31)
+            careers[r["officer_id"]].append(r)
+        for stints in careers.values():
+            for before, after in zip(stints, stints[1:], strict=False):
+                assert before["ended_on"] is not None and before["ended_on"] <= after["started_on"]
+        assert {r["separation_reason"] for r in rows} >= {"resigned", "terminated", "retired"}
+    finally:
+        await conn.close()
+
+
+async def test_certification_history_follows_the_state_machine(database_url: str) -> None:
+    conn, _ = await _generated(database_url)
+    try:
+        events = await conn.fetch(
+            "SELECT e.certification_id, e.action, e.from_status, e.to_status, e.effective_on, "
+            "c.status FROM certification_status_events e "
+            "JOIN certifications c ON c.id = e.certification_id "
+            "ORDER BY e.certification_id, e.effective_on, e.recorded_at, e.id")
+        history: dict = defaultdict(list)
+        for e in events:
+            history[e["certification_id"]].append(e)
+        seen: set[str] = set()
+        for moves in history.values():
+            assert moves[0]["action"] == "issue" and moves[0]["from_status"] is None
+            current = moves[0]["to_status"]
+            for e in moves[1:]:
+                assert e["from_status"] == current
+                if e["action"] != "renew":
+                    allowed = TRANSITIONS[CertificationStatus(current)]
+                    assert allowed.get(Move(e["action"])) == CertificationStatus(e["to_status"])
+                    seen.add(e["action"])
+                current = e["to_status"]
+            assert moves[-1]["status"] == current
+        # The demo shows the board's work too, not only clerks' moves.
+        assert {"inactivate", "reactivate", "revoke"} <= seen
+    finally:
+        await conn.close()
+
+
+async def _reload(conn: asyncpg.Connection, seed: int) -> str:
+    """Empty the tables (past the refuse-delete triggers) and load again with ``seed``."""
+    await conn.execute("SET session_replication_role = replica")
+    await conn.execute("TRUNCATE certification_status_events, certifications, stints, "
+                       "officer_names, officers, agencies CASCADE")
+    await conn.execute("RESET session_replication_role")
+    await generate(conn, officers=OFFICERS, agencies=AGENCIES, seed=seed)
+    return await conn.fetchval(
+        "SELECT md5(string_agg(id::text || name_key, ',' ORDER BY id)) FROM officers")
+
+
+async def test_same_seed_gives_the_same_state(database_url: str) -> None:
+    conn = await asyncpg.connect(asyncpg_url(database_url))
+    try:
+        await generate(conn, officers=10, agencies=5)
+        first = await _reload(conn, seed=11)
+        assert await _reload(conn, seed=11) == first
+        assert await _reload(conn, seed=12) != first
+    finally:
+        await conn.close()
+
+
+async def test_refuses_tables_that_already_have_rows(database_url: str) -> None:
+    conn, _ = await _generated(database_url)
+    try:
+        with pytest.raises(ValueError, match="already has rows"):
+            await generate(conn, officers=10, agencies=5)
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"officers": 0, "agencies": 5}, "at least one officer"),
+    ({"officers": 10, "agencies": 0}, "agencies"),
+    ({"officers": 10, "agencies": 5, "state": "ZZ"}, "not a US state"),
+])
+async def test_bad_sizes_and_states_are_refused(database_url: str, options: dict,
+                                                message: str) -> None:
+    conn = await asyncpg.connect(asyncpg_url(database_url))
+    try:
+        with pytest.raises(ValueError, match=message):
+            await generate(conn, **options)
+        assert await conn.fetchval("SELECT count(*) FROM agencies") == 0
+    finally:
+        await conn.close()
+
+
+async def test_demo_prints_a_working_key_for_each_role(settings, client) -> None:
+    issued = await load_demo(settings, officers=400, console=Console(quiet=True))
+    assert sorted(role for role, _, _ in issued) == sorted(r.value for r in Role)
+    for role, _, token in issued:
+        me = await data(client, "{ me { role agency { ori } } }", token=token)
+        assert me["me"]["role"] == role.upper()
+        assert (me["me"]["agency"] is not None) == (role == Role.AGENCY.value)
+    # A second start keeps the data, and replaces the demo keys whose tokens were shown once.
+    again = await load_demo(settings, officers=400, console=Console(quiet=True))
+    old_admin = next(t for r, _, t in issued if r == Role.ADMIN.value)
+    response = await gql(client, "{ me { role } }", token=old_admin)
+    assert response.status_code == 401
+    assert len(again) == len(issued)
