@@ -36,20 +36,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
             raise RequestError(401, "Send an API key as 'Authorization: Bearer <token>'; "
                                     "`registry keys create` makes one.", "UNAUTHENTICATED",
                                {"WWW-Authenticate": 'Bearer realm="registry"'})
+        context = Context(engine, settings, None, request_id)
         try:
-            async with Context(engine, settings, None, request_id).read() as session:
+            async with context.read() as session:
                 key = await keys.authenticate(session=session, token=token.strip())
-        except Unauthenticated as err:
-            raise RequestError(401, err.message, err.code,
-                               {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
-        except Exception as err:
+        except BaseException as err:
+            await context.close()
+            if isinstance(err, Unauthenticated):
+                raise RequestError(401, err.message, err.code,
+                                   {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+                                   ) from None
             if is_database_down(err):
                 raise RequestError(503, "The database is not answering; try again shortly.",
                                    "DATABASE_UNAVAILABLE", {"Retry-After": "5"}) from None
             raise
-        who = Actor(name=key.name, role=Role(key.role), key_id=key.id, agency_id=key.agency_id,
-                    request_id=request_id)
-        return Context(engine, settings, who, request_id)
+        context.actor = Actor(name=key.name, role=Role(key.role), key_id=key.id,
+                              agency_id=key.agency_id, request_id=request_id)
+        return context
 
     async def public_context(_request: Request, request_id: str) -> Context:
         return Context(engine, settings, None, request_id)

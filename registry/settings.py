@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     max_document_tokens: int = Field(default=5_000, ge=50)
     max_query_depth: int = Field(default=12, ge=2)
     max_page_size: int = Field(default=100, ge=1, le=1000)
+    # Distinct documents kept parsed and validated, per schema.
+    document_cache_size: int = Field(default=256, ge=0)
 
     db_pool_size: int = Field(default=10, ge=1)
     db_statement_timeout_ms: int = Field(default=15_000, ge=100)

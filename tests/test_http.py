@@ -19,15 +19,17 @@ from graphql import (
     GraphQLString,
     get_introspection_query,
 )
+from sqlalchemy import event
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from registry.api.context import Context
 from registry.api.http import GraphQLEndpoint
 from registry.app import create_app
 from registry.database import session_scope
 from registry.keys import service as keys
 from registry.settings import Settings
-from tests.conftest import SYSTEM, data, row_counts
+from tests.conftest import ROOT, SYSTEM, data, row_counts
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -35,6 +37,7 @@ HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 
 CREATE_AGENCY = """mutation($in: AgencyInput!) { createAgency(input: $in) { id name } }"""
 REGISTER = """mutation($in: OfficerInput!) { registerOfficer(input: $in) { id } }"""
+FULL_RECORD = (ROOT / "graphql" / "operations" / "Officer.graphql").read_text()
 ISSUE = """mutation($o: ID!) { issueCertification(input: {officerId: $o, number: "VA-9",
   discipline: LAW_ENFORCEMENT, level: BASIC, issuedOn: "2015-01-05"}) { id } }"""
 
@@ -373,6 +376,45 @@ async def test_requests_without_a_valid_key_are_401(client, world, engine):
     assert await row_counts(engine) == counts
 
 
+async def test_no_key_learns_nothing_about_the_private_schema(client, world):
+    # Validation messages name fields ("Did you mean 'dateOfBirth'?"); a caller without a key
+    # is refused before the document is looked at.
+    response = await post(client, {"query": "{ officer(id: 1) { dateOfBirt } }"})
+    assert_error(response, 401, "UNAUTHENTICATED")
+    assert "dateOfBirth" not in response.text
+
+
+async def test_a_repeated_document_is_judged_the_same_every_time(client, world):
+    token = world.tokens["staff"]
+    invalid = {"query": "{ agencies(first: 5) { edges { node { nope } } } }"}
+    unparsable = {"query": "{ agencies(first: 5) { edges "}
+    first = [await post(client, invalid, token=token), await post(client, unparsable, token=token)]
+    again = [await post(client, invalid, token=token), await post(client, unparsable, token=token)]
+    for before, after in zip(first, again, strict=True):
+        assert (before.status_code, before.json()) == (after.status_code, after.json())
+    assert [r.status_code for r in again] == [422, 400]
+    # A valid document is executed afresh each time, with that request's variables.
+    query = "query ($id: ID!) { agency(id: $id) { name } }"
+    names = [(await data(client, query, {"id": str(a.id)}, token=token))["agency"]["name"]
+             for a in (world.agency_a, world.agency_b)]
+    assert names == [world.agency_a.name, world.agency_b.name]
+
+
+async def test_a_read_request_takes_one_pooled_connection(client, world, app):
+    officer = (await data(client, REGISTER, {"in": {"firstName": "Ana", "lastName": "Reyes"}},
+                          token=world.tokens["staff"]))["registerOfficer"]["id"]
+    checkouts: list[object] = []
+    pool = app.state.engine.sync_engine.pool
+    listener = (pool, "checkout", lambda *_: checkouts.append(1))
+    event.listen(*listener)
+    try:
+        await data(client, FULL_RECORD, {"id": officer}, token=world.tokens["staff"])
+    finally:
+        event.remove(*listener)
+    # The key lookup and every loader batch share one connection and one transaction.
+    assert len(checkouts) == 1
+
+
 async def test_a_real_key_with_a_wrong_secret_is_401(client, world):
     token = world.tokens["admin"]
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
@@ -596,8 +638,8 @@ def _failing_app(settings: Settings) -> Starlette:
         "mustBoom": GraphQLField(GraphQLNonNull(GraphQLString), resolve=boom),
     }))
 
-    async def context(_request: object, request_id: str) -> None:
-        return None
+    async def context(_request: object, request_id: str) -> Context:
+        return Context(None, settings, None, request_id)  # type: ignore[arg-type]  # no SQL
 
     endpoint = GraphQLEndpoint(schema, settings=settings, make_context=context, title="t")
     return Starlette(routes=[Route("/graphql", endpoint.handle, methods=["GET", "POST"])])

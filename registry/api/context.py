@@ -1,5 +1,6 @@
 """What every resolver gets: who is asking, how to reach the database, per-request loaders."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,13 +22,25 @@ class Context:
     actor: Actor | None
     request_id: str
     _loaders: dict[type, Any] = field(default_factory=dict)
+    _session: AsyncSession | None = None
+    _turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A short read session. Each resolver and loader batch opens its own, so batches
-        that run concurrently use separate pooled connections."""
-        async with AsyncSession(self.engine, expire_on_commit=False) as session:
-            yield session
+        """The request's read session, opened on first use. Loader batches that run at the
+        same time take turns on its one connection: a checkout, ping, BEGIN and ROLLBACK
+        per batch cost more than the batch's query (bench/bench_api.py). Do not await a
+        loader inside this block: the loader waits for the same turn."""
+        async with self._turn:
+            if self._session is None:
+                self._session = AsyncSession(self.engine, expire_on_commit=False)
+            yield self._session
+
+    async def close(self) -> None:
+        """End the request: return the read session's connection to the pool."""
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
 
     def write(self) -> Any:
         """One transaction for one mutation: committed when the mutation returns."""

@@ -18,9 +18,11 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
@@ -34,6 +36,7 @@ from graphql.error import GraphQLSyntaxError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from registry.api.context import Context
 from registry.api.validation import BAD_TEXT, BAD_TEXT_MESSAGE, rules
 from registry.errors import DatabaseUnavailable, RegistryError
 from registry.settings import Settings
@@ -102,6 +105,15 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A document as parsed and validated once: the AST, or the errors that refuse it."""
+
+    document: DocumentNode | None
+    syntax_error: GraphQLSyntaxError | None = None
+    errors: tuple[GraphQLError, ...] = ()
+
+
 class GraphQLEndpoint:
     """A starlette endpoint serving one schema.
 
@@ -114,7 +126,7 @@ class GraphQLEndpoint:
         schema: GraphQLSchema,
         *,
         settings: Settings,
-        make_context: Callable[[Request, str], Awaitable[Any]],
+        make_context: Callable[[Request, str], Awaitable[Context]],
         title: str,
     ) -> None:
         self.schema = schema
@@ -123,6 +135,17 @@ class GraphQLEndpoint:
         self.title = title
         self.rules = rules(max_depth=settings.max_query_depth,
                            max_bytes=settings.max_document_bytes)
+        # Clients send the same few documents over and over: parsing and validating them
+        # again cost more than executing them (measured in bench/bench_api.py). The rules do
+        # not depend on who asks, so the outcome is a function of the text alone.
+        self.check = lru_cache(maxsize=settings.document_cache_size)(self._check)
+
+    def _check(self, query: str) -> Checked:
+        try:
+            document = parse(query, max_tokens=self.settings.max_document_tokens)
+        except GraphQLSyntaxError as err:
+            return Checked(None, syntax_error=err)
+        return Checked(document, errors=tuple(validate(self.schema, document, self.rules)))
 
     async def handle(self, request: Request) -> Response:
         request_id = request.headers.get("x-request-id", "")
@@ -224,17 +247,26 @@ class GraphQLEndpoint:
         if extensions is not None and not isinstance(extensions, dict):
             raise RequestError(invalid, "'extensions' must be a JSON object.", "BAD_REQUEST")
 
+        # Authenticate before looking at the document: validation messages name fields.
         context = await self.make_context(request, request_id)
-
-        document_error = 200 if legacy else 400
         try:
-            document = parse(query, max_tokens=self.settings.max_document_tokens)
-        except GraphQLSyntaxError as err:
-            return document_error, {"errors": [format_error(err, request_id)]}
+            return await self._run(request, request_id, legacy, query, variables,
+                                   operation_name, context)
+        finally:
+            await context.close()
+
+    async def _run(self, request: Request, request_id: str, legacy: bool, query: str,
+                   variables: dict[str, Any] | None, operation_name: str | None,
+                   context: Context) -> tuple[int, dict[str, Any]]:
+        checked = self.check(query)
+        if checked.syntax_error is not None:
+            return 200 if legacy else 400, {"errors": [format_error(checked.syntax_error,
+                                                                    request_id)]}
         rejected = 200 if legacy else 422
-        errors = validate(self.schema, document, self.rules)
-        if errors:
-            return rejected, {"errors": [format_error(e, request_id) for e in errors]}
+        if checked.errors:
+            return rejected, {"errors": [format_error(e, request_id) for e in checked.errors]}
+        document = checked.document
+        assert document is not None
         operation = get_operation_ast(document, operation_name)
         if operation is None:
             message = (f"No operation named '{operation_name}' in the document."

@@ -10,8 +10,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 class RequestLoader(DataLoader):
-    """Subclasses implement ``fetch(session, keys) -> {key: value}``; missing keys get
-    ``default()`` (None for one-to-one loaders, [] for one-to-many)."""
+    """Subclasses implement ``fetch(session, keys) -> {key: value}``; keys it leaves out get
+    None (one-to-one loaders) or [] (one-to-many, ``many = True``).
+
+    A loader that needs another loader's answers first overrides ``gather(keys)`` instead,
+    awaiting the other loader before it takes its turn on the request's session."""
 
     many = False
 
@@ -20,9 +23,12 @@ class RequestLoader(DataLoader):
         self.context = context
 
     async def batch_load_fn(self, keys: list[Hashable]) -> list[Any]:
-        async with self.context.read() as session:
-            found = await self.fetch(session, keys)
+        found = await self.gather(keys)
         return [found.get(k, [] if self.many else None) for k in keys]
+
+    async def gather(self, keys: list[Any]) -> dict[Any, Any]:
+        async with self.context.read() as session:
+            return await self.fetch(session, keys)
 
     async def fetch(self, session: AsyncSession, keys: list[Any]) -> dict[Any, Any]:
         raise NotImplementedError

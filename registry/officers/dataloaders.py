@@ -38,9 +38,10 @@ class _ByRecords(RequestLoader):
 
     many = True
 
-    async def fetch(self, session: AsyncSession, keys: list[uuid.UUID]) -> dict:
+    async def gather(self, keys: list[uuid.UUID]) -> dict:
         owner = await _owners(self.context, keys)
-        rows = await self.rows(session, list(owner))
+        async with self.context.read() as session:
+            rows = await self.rows(session, list(owner))
         return group((owner[self.record_of(row)], row) for row in rows)
 
     async def rows(self, session: AsyncSession, record_ids: list[uuid.UUID]) -> list:
@@ -66,9 +67,11 @@ class SourceRecordsByPerson(_ByRecords):
 class IdentityEventsByPerson(RequestLoader):
     many = True
 
-    async def fetch(self, session: AsyncSession, keys: list[uuid.UUID]) -> dict:
+    async def gather(self, keys: list[uuid.UUID]) -> dict:
         owner = await _owners(self.context, keys)
-        events: list[IdentityEvent] = await repository.identity_events_of(session, list(owner))
+        async with self.context.read() as session:
+            events: list[IdentityEvent] = await repository.identity_events_of(session,
+                                                                              list(owner))
         out: dict[uuid.UUID, list[IdentityEvent]] = {}
         for e in events:
             for person in {owner.get(e.survivor_id), owner.get(e.merged_id)} - {None}:
