@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -92,19 +93,18 @@ def serve(
 
 
 def _print_demo_keys(keys: list[tuple[str, str, str]], host: str, port: int) -> None:
-    table = Table(title="Demo API keys (shown once; `registry keys list` shows the keys)")
-    table.add_column("role")
-    table.add_column("holder")
-    table.add_column("token")
+    """One key per line, never wrapped or cut, so a token can be copied whole."""
+    console.print("[bold]Demo API keys[/bold] (shown once; `registry keys list` lists them):")
     for role, name, token in keys:
-        table.add_row(role, name, token)
-    console.print(table)
+        console.print(f"  {role:<13} {token}  [dim]{escape(name)}[/dim]", soft_wrap=True)
     if keys:
+        token = keys[0][2]
+        console.print("Try:", soft_wrap=True)
         console.print(
-            f"Try: curl -s http://{host}:{port}/graphql -H 'Authorization: Bearer "
-            f"{keys[0][2]}' -H 'Content-Type: application/json' "
-            "-d '{\"query\": \"{ me { name role } officers(first: 3) { edges { node { "
-            "fullName certifications { number status } } } } }\"}'")
+            f"  curl -s http://{host}:{port}/graphql -H 'Authorization: Bearer {token}' "
+            "-H 'Content-Type: application/json' -d '{\"query\": \"{ me { name role } "
+            "officers(first: 3) { edges { node { fullName certifications { number status } } } "
+            "} }\"}'", soft_wrap=True, markup=False, highlight=False)
 
 
 @db_app.command("upgrade")

@@ -174,3 +174,15 @@ async def test_demo_prints_a_working_key_for_each_role(settings, client) -> None
     response = await gql(client, "{ me { role } }", token=old_admin)
     assert response.status_code == 401
     assert len(again) == len(issued)
+
+
+def test_demo_keys_print_whole_on_a_narrow_terminal(capsys, monkeypatch) -> None:
+    # A token cut or wrapped by the terminal width cannot be pasted into a client.
+    from registry import cli
+
+    monkeypatch.setattr(cli, "console", Console(width=60))
+    token = "reg_" + "a" * 32 + "_" + "b" * 43
+    cli._print_demo_keys([("agency", "demo agency ([Hooper] PD)", token)], "127.0.0.1", 8000)
+    out = capsys.readouterr().out
+    assert out.count(token) == 2  # the key and the curl example
+    assert "[Hooper] PD" in out
