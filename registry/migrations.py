@@ -38,3 +38,41 @@ def execute_script(sql: str) -> None:
 
     driver = op.get_bind().connection.dbapi_connection.driver_connection  # type: ignore[union-attr]
     await_only(driver.execute(sql))
+
+
+def keep_versions(table: str) -> None:
+    """Make ``table`` versioned: every prior row goes to ``<table>_history``; no DELETE."""
+    execute_script(f"""
+    CREATE TABLE {table}_history (LIKE {table} INCLUDING DEFAULTS);
+    ALTER TABLE {table}_history ADD COLUMN superseded_at timestamptz NOT NULL;
+    CREATE INDEX {table}_history_id ON {table}_history (id, recorded_at);
+    CREATE TRIGGER {table}_keep_version BEFORE UPDATE ON {table}
+      FOR EACH ROW EXECUTE FUNCTION registry_keep_version();
+    CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+      FOR EACH ROW EXECUTE FUNCTION registry_refuse_change();
+    CREATE TRIGGER {table}_history_append_only BEFORE UPDATE OR DELETE ON {table}_history
+      FOR EACH ROW EXECUTE FUNCTION registry_refuse_change();
+    """)
+
+
+def stamp(table: str) -> None:
+    """``recorded_at`` comes from the database clock, never from a client."""
+    execute_script(f"""
+    CREATE TRIGGER {table}_stamp BEFORE INSERT ON {table}
+      FOR EACH ROW EXECUTE FUNCTION registry_stamp();
+    """)
+
+
+def append_only(table: str) -> None:
+    """Rows of ``table`` are facts once written: UPDATE, DELETE and TRUNCATE raise."""
+    execute_script(f"""
+    CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+      FOR EACH ROW EXECUTE FUNCTION registry_refuse_change();
+    CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+      FOR EACH STATEMENT EXECUTE FUNCTION registry_refuse_change();
+    """)
+
+
+def sql_in(values: tuple[str, ...]) -> str:
+    """A SQL list literal for a CHECK (values are this project's own enum strings)."""
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"

@@ -28,7 +28,8 @@ from registry.keys.models import Role
 from registry.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = "registry_template"
+# One template per test run, so that runs sharing a server do not drop each other's.
+TEMPLATE = f"registry_template_{os.getpid()}"
 
 
 def _server_url() -> str:
@@ -58,6 +59,7 @@ def server_url() -> Iterator[str]:
                        f"CREATE DATABASE {TEMPLATE}"))
     migrations.upgrade(_database(url, TEMPLATE))
     yield url
+    asyncio.run(_admin(url, f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"))
 
 
 @pytest.fixture

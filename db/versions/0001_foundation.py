@@ -14,7 +14,7 @@ Create Date: 2026-11-23
 
 from alembic import op
 
-from registry.migrations import execute_script
+from registry.migrations import append_only, execute_script, keep_versions, sql_in, stamp
 
 revision = "0001"
 down_revision = None
@@ -31,10 +31,6 @@ SEPARATION_REASONS = (
 CERT_STATUSES = (
     "active", "inactive", "lapsed", "suspended", "revoked", "surrendered", "denied", "reinstated",
 )
-
-
-def _in(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
 def upgrade() -> None:
@@ -176,7 +172,7 @@ def upgrade() -> None:
         ('basic', 'intermediate', 'advanced', 'supervisor', 'management', 'instructor')),
       issued_on date NOT NULL,
       expires_on date CHECK (expires_on > issued_on),
-      status text NOT NULL CHECK (status IN {_in(CERT_STATUSES)}),
+      status text NOT NULL CHECK (status IN {sql_in(CERT_STATUSES)}),
       status_since date NOT NULL,
       suspended_until date,
       version integer NOT NULL DEFAULT 1,
@@ -194,8 +190,8 @@ def upgrade() -> None:
       id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
       certification_id uuid NOT NULL REFERENCES certifications(id),
       action text NOT NULL,
-      from_status text CHECK (from_status IN {_in(CERT_STATUSES)}),
-      to_status text NOT NULL CHECK (to_status IN {_in(CERT_STATUSES)}),
+      from_status text CHECK (from_status IN {sql_in(CERT_STATUSES)}),
+      to_status text NOT NULL CHECK (to_status IN {sql_in(CERT_STATUSES)}),
       effective_on date NOT NULL,
       until_on date,
       expires_on date,
@@ -213,7 +209,7 @@ def upgrade() -> None:
       rank text CHECK (length(rank) <= 100),
       started_on date NOT NULL,
       ended_on date,
-      separation_reason text CHECK (separation_reason IN {_in(SEPARATION_REASONS)}),
+      separation_reason text CHECK (separation_reason IN {sql_in(SEPARATION_REASONS)}),
       separation_note text CHECK (length(separation_note) <= 2000),
       reported_by_agency_id uuid REFERENCES agencies(id),
       reported_at timestamptz NOT NULL,
@@ -261,23 +257,10 @@ def upgrade() -> None:
     """)
 
     for table in VERSIONED:
-        execute_script(f"""
-        CREATE TABLE {table}_history (LIKE {table} INCLUDING DEFAULTS);
-        ALTER TABLE {table}_history ADD COLUMN superseded_at timestamptz NOT NULL;
-        CREATE INDEX {table}_history_id ON {table}_history (id, recorded_at);
-        CREATE TRIGGER {table}_keep_version BEFORE UPDATE ON {table}
-          FOR EACH ROW EXECUTE FUNCTION registry_keep_version();
-        CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
-          FOR EACH ROW EXECUTE FUNCTION registry_refuse_change();
-        CREATE TRIGGER {table}_history_append_only BEFORE UPDATE OR DELETE ON {table}_history
-          FOR EACH ROW EXECUTE FUNCTION registry_refuse_change();
-        """)
+        keep_versions(table)
     for table in (*VERSIONED, "officer_names", "source_records", "officer_identity_events",
                   "certification_status_events", "api_keys"):
-        execute_script(f"""
-        CREATE TRIGGER {table}_stamp BEFORE INSERT ON {table}
-          FOR EACH ROW EXECUTE FUNCTION registry_stamp();
-        """)
+        stamp(table)
     execute_script("""
     CREATE FUNCTION stints_reported_at() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -289,12 +272,7 @@ def upgrade() -> None:
       FOR EACH ROW EXECUTE FUNCTION stints_reported_at();
     """)
     for table in ("certification_status_events", "officer_identity_events", "audit_events"):
-        execute_script(f"""
-        CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
-          FOR EACH ROW EXECUTE FUNCTION registry_refuse_change();
-        CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
-          FOR EACH STATEMENT EXECUTE FUNCTION registry_refuse_change();
-        """)
+        append_only(table)
 
     execute_script("""
     -- The hash of one audit event: its fields in a fixed text form, chained to the previous

@@ -10,9 +10,12 @@ from registry.agencies.schema import AgencyMutations, AgencyQueries
 from registry.agencies.types import Agency
 from registry.api import enums
 from registry.api.context import actor, ctx
+from registry.cases.schema import CaseMutations, CaseQueries
 from registry.certifications.schema import CertificationMutations, CertificationQueries
 from registry.employment.schema import EmploymentMutations
+from registry.findings.schema import FindingMutations, FindingQueries
 from registry.officers.schema import OfficerMutations, OfficerQueries
+from registry.referrals.schema import ReferralMutations, ReferralQueries
 
 
 class Me(graphene.ObjectType):
@@ -23,7 +26,8 @@ class Me(graphene.ObjectType):
     agency = graphene.Field(Agency)
 
 
-class Query(AgencyQueries, OfficerQueries, CertificationQueries, graphene.ObjectType):
+class Query(AgencyQueries, OfficerQueries, CertificationQueries, FindingQueries,
+            ReferralQueries, CaseQueries, graphene.ObjectType):
     me = graphene.Field(Me, required=True)
 
     @staticmethod
@@ -34,7 +38,7 @@ class Query(AgencyQueries, OfficerQueries, CertificationQueries, graphene.Object
 
 
 class Mutation(AgencyMutations, OfficerMutations, CertificationMutations, EmploymentMutations,
-               graphene.ObjectType):
+               FindingMutations, ReferralMutations, CaseMutations, graphene.ObjectType):
     pass
 
 
