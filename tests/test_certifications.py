@@ -33,7 +33,8 @@ MOVE = f"""mutation($id: ID!, $m: CertificationMove!, $on: Date!, $r: String!, $
 CERT = f"query($id: ID!) {{ certification(id: $id) {{ {CERT_FIELDS} }} }}"
 
 # How to bring a freshly issued (active) certification into each status by legal moves:
-# (move, effective date, suspension end). No move of the state machine leads into DENIED.
+# (move, effective date, suspension end). A denial refuses an inactive or lapsed officer's
+# application to return.
 PATHS: dict[S, list[tuple[Move, date, date | None]]] = {
     S.ACTIVE: [],
     S.INACTIVE: [(Move.INACTIVATE, date(2016, 1, 4), None)],
@@ -43,6 +44,7 @@ PATHS: dict[S, list[tuple[Move, date, date | None]]] = {
     S.SURRENDERED: [(Move.SURRENDER, date(2016, 1, 4), None)],
     S.REINSTATED: [(Move.REVOKE, date(2016, 1, 4), None),
                    (Move.REINSTATE, date(2016, 6, 1), None)],
+    S.DENIED: [(Move.LAPSE, date(2016, 1, 4), None), (Move.DENY, date(2016, 6, 1), None)],
 }
 
 
@@ -363,14 +365,7 @@ async def test_state_machine_allows_exactly_its_table(engine, settings, status, 
                                        officer_id=person.id, number="SM-1",
                                        discipline="law_enforcement", level="basic",
                                        issued_on=date(2015, 1, 5)))
-    if status in PATHS:
-        await force(engine, str(cert.id), status)
-    else:
-        # No move leads into DENIED (a denial is an application's outcome); set it directly.
-        async with engine.begin() as conn:
-            await conn.execute(text("UPDATE certifications SET status = :s, status_since = :d "
-                                    "WHERE id = :id"),
-                               {"s": status.value, "d": date(2016, 1, 4), "id": cert.id})
+    await force(engine, str(cert.id), status)
     until = date(2031, 1, 1) if move is Move.SUSPEND else None
     target = TRANSITIONS[status].get(move)
     async with session_scope(engine) as session:

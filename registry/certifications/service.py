@@ -19,9 +19,11 @@ from registry.certifications.models import (
 from registry.certifications.status import (
     ADMINISTRATIVE,
     RENEWABLE,
+    RESTORE,
     TRANSITIONS,
     Move,
     allowed_moves,
+    effective_status,
 )
 from registry.errors import Duplicate, Forbidden, IllegalStatusMove, InvalidInput, NotFound
 from registry.keys.models import Role
@@ -94,6 +96,19 @@ async def _editable(session: AsyncSession, certification_id: uuid.UUID,
     return cert
 
 
+async def current_status(session: AsyncSession, cert: Certification, day: date
+                   ) -> CertificationStatus:
+    """The status in effect on ``day``: a suspension ends by itself on its end date."""
+    status = CertificationStatus(cert.status)
+    if status is not CertificationStatus.SUSPENDED or cert.suspended_until is None:
+        return status
+    events = await repository.events_of(session, [cert.id])
+    suspensions = [e for e in events if e.to_status == CertificationStatus.SUSPENDED.value]
+    before = suspensions[-1].from_status if suspensions else None
+    return effective_status(status, cert.suspended_until, day,
+                            CertificationStatus(before) if before else None)
+
+
 def _check_effective(cert: Certification, effective_on: date) -> None:
     if effective_on < cert.status_since:
         raise InvalidInput(
@@ -111,7 +126,7 @@ async def renew(
 ) -> Certification:
     require_role(actor, *STAFF, to="renew certifications")
     cert = await _editable(session, certification_id, expected_version)
-    status = CertificationStatus(cert.status)
+    status = await current_status(session, cert, effective_on)
     if status not in RENEWABLE:
         raise IllegalStatusMove(
             f"Certification {cert.number} is {status.value}; only an active, reinstated, "
@@ -139,12 +154,14 @@ async def renew(
 async def move(
     *, session: AsyncSession, actor: Actor, certification_id: uuid.UUID, move: Move,
     effective_on: date, reason: str, expected_version: int | None = None,
-    until_on: date | None = None, by_final_order: bool = False,
+    until_on: date | None = None, by_final_order: bool = False, audit_event: bool = True,
 ) -> Certification:
     """Move a certification's status along the state machine.
 
     POST staff make the administrative moves; the board's moves (suspend, revoke, surrender,
-    deny, reinstate) come only with ``by_final_order`` from a decertification case.
+    deny, reinstate) come only with ``by_final_order`` from a decertification case. A case's
+    mutation that moves several certifications passes ``audit_event=False`` and records the
+    one event of its mutation itself.
     """
     require_role(actor, *STAFF, to="change certification status")
     move = Move(move)
@@ -156,7 +173,7 @@ async def move(
     if not reason:
         raise InvalidInput("Say why the status changes (reason).", field="reason")
     cert = await _editable(session, certification_id, expected_version)
-    current = CertificationStatus(cert.status)
+    current = await current_status(session, cert, effective_on)
     target = TRANSITIONS[current].get(move)
     if target is None:
         allowed = [m.value for m in allowed_moves(current)]
@@ -181,6 +198,50 @@ async def move(
                             effective_on=effective_on, until_on=until_on, reason=reason,
                             recorded_by=actor.label))
     await session.flush()
-    await audit.record(session, actor=actor, operation=f"certification.{move.value}",
-                       entity_type="certification", entity_id=cert.id, before=before, after=cert)
+    if audit_event:
+        await audit.record(session, actor=actor, operation=f"certification.{move.value}",
+                           entity_type="certification", entity_id=cert.id, before=before,
+                           after=cert)
+    return cert
+
+
+async def restore(
+    *, session: AsyncSession, actor: Actor, certification_id: uuid.UUID, undo: Move,
+    order_effective_on: date, effective_on: date, reason: str,
+) -> Certification:
+    """An overturned final order: the status it replaced comes back, as its own dated event
+    (action ``restore``). Only for a decertification case's appeal, never an administrative
+    move; writes no audit event (the appeal decision's event covers it).
+
+    The certification's last move must still be the order's (``undo`` effective on
+    ``order_effective_on``); a certification that moved since is refused.
+    """
+    require_role(actor, *STAFF, to="restore a certification's status")
+    cert = await _editable(session, certification_id, None)
+    events = [e for e in await repository.events_of(session, [cert.id])
+              if e.action != "renew"]
+    last = events[-1] if events else None
+    if (last is None or last.action != Move(undo).value
+            or last.effective_on != order_effective_on or last.from_status is None):
+        current = CertificationStatus(cert.status)
+        raise IllegalStatusMove(
+            f"Certification {cert.number} is {current.value} and its status has moved since "
+            f"the final order ({undo} on {order_effective_on}); restore it by a new order.",
+            currentStatus=current.value,
+            allowedMoves=[m.value for m in allowed_moves(current)])
+    _check_effective(cert, effective_on)
+    prior = CertificationStatus(last.from_status)
+    until = None
+    if prior is CertificationStatus.SUSPENDED:
+        suspensions = [e for e in events[:-1] if e.to_status == prior.value]
+        until = suspensions[-1].until_on if suspensions else None
+    before = cert.model_copy()
+    cert.status, cert.status_since, cert.suspended_until = prior.value, effective_on, until
+    cert.recorded_by, cert.change_reason = actor.label, clean(reason)
+    await save(session, cert, {})
+    session.add(StatusEvent(certification_id=cert.id, action=RESTORE,
+                            from_status=before.status, to_status=prior.value,
+                            effective_on=effective_on, until_on=until,
+                            reason=cert.change_reason, recorded_by=actor.label))
+    await session.flush()
     return cert

@@ -30,8 +30,11 @@ _IN_SERVICE = {Move.LAPSE: S.LAPSED, Move.INACTIVATE: S.INACTIVE, **_DISCIPLINE}
 TRANSITIONS: dict[S, dict[Move, S]] = {
     S.ACTIVE: _IN_SERVICE,
     S.REINSTATED: _IN_SERVICE,
-    S.INACTIVE: {Move.REACTIVATE: S.ACTIVE, Move.LAPSE: S.LAPSED, **_DISCIPLINE},
-    S.LAPSED: {Move.REACTIVATE: S.ACTIVE, Move.REVOKE: S.REVOKED, Move.SURRENDER: S.SURRENDERED},
+    # An inactive or lapsed officer's application to return can be denied by final order.
+    S.INACTIVE: {Move.REACTIVATE: S.ACTIVE, Move.LAPSE: S.LAPSED, **_DISCIPLINE,
+                 Move.DENY: S.DENIED},
+    S.LAPSED: {Move.REACTIVATE: S.ACTIVE, Move.REVOKE: S.REVOKED, Move.SURRENDER: S.SURRENDERED,
+               Move.DENY: S.DENIED},
     S.SUSPENDED: {Move.REVOKE: S.REVOKED, Move.SURRENDER: S.SURRENDERED},
     S.REVOKED: {Move.REINSTATE: S.REINSTATED},
     S.SURRENDERED: {Move.REINSTATE: S.REINSTATED},
@@ -44,6 +47,21 @@ RENEWABLE = frozenset({S.ACTIVE, S.REINSTATED, S.INACTIVE, S.LAPSED})
 
 def allowed_moves(status: S) -> list[Move]:
     return list(TRANSITIONS[status])
+
+
+# What an overturned appeal does: the status a final order changed comes back. Not a move of
+# the table (its target is whatever the order replaced) and never administrative.
+RESTORE = "restore"
+
+
+def effective_status(status: S, suspended_until: date | None, day: date,
+                     before_suspension: S | None) -> S:
+    """The status in effect on ``day`` given the recorded one: a suspension whose end date has
+    come gives way to the status it interrupted (``before_suspension``)."""
+    if (status is S.SUSPENDED and suspended_until is not None and suspended_until <= day
+            and before_suspension is not None):
+        return before_suspension
+    return status
 
 
 def status_on(events: list[tuple[date, S, S | None, date | None]], day: date) -> S | None:

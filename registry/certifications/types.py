@@ -9,7 +9,7 @@ from registry.api.context import ctx
 from registry.certifications.dataloaders import StatusEventsByCertification
 from registry.certifications.models import Certification as CertificationRow
 from registry.certifications.models import CertificationStatus as Status
-from registry.certifications.status import allowed_moves, status_on
+from registry.certifications.status import allowed_moves, effective_status, status_on
 from registry.officers.dataloaders import PersonById
 from registry.versioning import AsOf
 
@@ -39,7 +39,8 @@ class Certification(graphene.ObjectType):
     issued_on = graphene.Date(required=True)
     expires_on = graphene.Date()
     status = graphene.Field(enums.CertificationStatus, required=True,
-                            description="The status now recorded.")
+                            description="The status in effect today: a suspension whose end "
+                                        "date has come shows the status it interrupted.")
     status_since = graphene.Date(required=True)
     suspended_until = graphene.Date()
     status_on = graphene.Field(
@@ -72,8 +73,26 @@ class Certification(graphene.ObjectType):
               else None, e.until_on) for e in events], date)
 
     @staticmethod
-    def resolve_allowed_moves(root: CertificationRow, _info: GraphQLResolveInfo) -> Any:
-        return allowed_moves(Status(root.status))
+    async def resolve_status(root: CertificationRow, info: GraphQLResolveInfo) -> Any:
+        return await _status_today(root, info)
+
+    @staticmethod
+    async def resolve_allowed_moves(root: CertificationRow, info: GraphQLResolveInfo) -> Any:
+        return allowed_moves(await _status_today(root, info))
+
+
+async def _status_today(root: CertificationRow, info: GraphQLResolveInfo) -> Status:
+    """The recorded status, unless a suspension has ended by itself (as of ``root.at`` for a
+    record read as of a time)."""
+    status = Status(root.status)
+    if status is not Status.SUSPENDED or root.suspended_until is None:
+        return status
+    day = root.at.date() if isinstance(root, AsOf) else date.today()
+    events = await Certification.resolve_history(root, info)
+    suspensions = [e for e in events if e.to_status == Status.SUSPENDED.value]
+    before = suspensions[-1].from_status if suspensions else None
+    return effective_status(status, root.suspended_until, day,
+                            Status(before) if before else None)
 
 
 class IssueCertificationInput(graphene.InputObjectType):
