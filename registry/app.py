@@ -19,6 +19,7 @@ from registry.database import create_engine, resolve_database_url
 from registry.errors import Unauthenticated
 from registry.keys import service as keys
 from registry.keys.models import Role
+from registry.referrals.grounds import load_grounds
 from registry.settings import Settings, get_settings
 from registry.transparency.schema import public_schema
 
@@ -27,6 +28,7 @@ log = logging.getLogger("registry")
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    load_grounds(settings)  # a wrong grounds file stops the start, naming file, ground and key
     engine = create_engine(resolve_database_url(settings), settings)
 
     async def private_context(request: Request, request_id: str) -> Context:

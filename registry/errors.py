@@ -53,3 +53,59 @@ class OverlappingStint(RegistryError):
 
 class DatabaseUnavailable(RegistryError):
     code = "DATABASE_UNAVAILABLE"
+
+
+class NotEmployedByAgency(RegistryError):
+    """A report names an officer the reporting agency never employed."""
+
+    code = "NOT_EMPLOYED_BY_AGENCY"
+
+
+class IdempotencyKeyReused(RegistryError):
+    """A retried report's idempotency key was first used for a different report."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class ReferralNotOpen(RegistryError):
+    code = "REFERRAL_NOT_OPEN"
+
+
+class ReferralOfficerMismatch(RegistryError):
+    code = "REFERRAL_OFFICER_MISMATCH"
+
+
+class NotABoardMember(RegistryError):
+    """A board_member key that no seated board member is linked to."""
+
+    code = "NOT_A_BOARD_MEMBER"
+
+
+class TermNotCurrent(RegistryError):
+    """A board member whose term does not cover the date of the vote."""
+
+    code = "TERM_NOT_CURRENT"
+
+
+class NoMotion(RegistryError):
+    """A vote on a case whose proposed outcome (the motion) is not set."""
+
+    code = "NO_MOTION"
+
+
+class VotingStarted(RegistryError):
+    """The motion cannot change once board members have voted on it."""
+
+    code = "VOTING_STARTED"
+
+
+class NoQuorum(RegistryError):
+    code = "NO_QUORUM"
+
+
+class MotionFailed(RegistryError):
+    code = "MOTION_FAILED"
+
+
+class NoFinalOrder(RegistryError):
+    code = "NO_FINAL_ORDER"

@@ -28,6 +28,19 @@ class Settings(BaseSettings):
     # Distinct documents kept parsed and validated, per schema.
     document_cache_size: int = Field(default=256, ge=0)
 
+    # Statutory grounds for referral (TOML); unset: registry/referrals/grounds.toml.
+    grounds_file: Path | None = None
+
+    # The board's vote (registry/cases/board.py). Quorum: more than ``board_quorum_fraction``
+    # of the members seated on the vote date are present (voted yes, no or abstain; a recusal
+    # is not presence), with at least ``board_quorum_min_civilians`` civilians among them.
+    # The motion passes when yes votes are more than ``board_majority_fraction`` of the basis:
+    # those present, or the votes cast (yes + no).
+    board_quorum_fraction: float = Field(default=0.5, ge=0, lt=1)
+    board_quorum_min_civilians: int = Field(default=1, ge=0)
+    board_majority_basis: Literal["present", "votes_cast"] = "present"
+    board_majority_fraction: float = Field(default=0.5, ge=0, lt=1)
+
     db_pool_size: int = Field(default=10, ge=1)
     db_statement_timeout_ms: int = Field(default=15_000, ge=100)
 

@@ -49,8 +49,9 @@ class ReportSeparation(graphene.Mutation):
                                           reason=enums.value(input.reason), note=input.note)
         async with ctx(info).write() as session:
             return await service.report_separation(
-                session=session, actor=actor(info), stint_id=uuid_arg(stint_id, "stintId"),
-                separation_in=separation, expected_version=expected_version,
+                session=session, actor=actor(info), settings=ctx(info).settings,
+                stint_id=uuid_arg(stint_id, "stintId"), separation_in=separation,
+                expected_version=expected_version,
             )
 
 

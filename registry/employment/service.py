@@ -16,6 +16,8 @@ from registry.errors import Conflict, InvalidInput, NotFound, OverlappingStint
 from registry.keys.models import Role
 from registry.names import clean
 from registry.officers import repository as officers
+from registry.referrals import service as referrals
+from registry.settings import Settings
 from registry.versioning import check_version, save
 
 REPORTERS = (Role.AGENCY, Role.POST_STAFF)
@@ -96,9 +98,11 @@ def _check_end(stint: Stint, ended_on: date) -> None:
 
 
 async def report_separation(
-    *, session: AsyncSession, actor: Actor, stint_id: uuid.UUID, separation_in: SeparationIn,
-    expected_version: int | None = None,
+    *, session: AsyncSession, actor: Actor, settings: Settings, stint_id: uuid.UUID,
+    separation_in: SeparationIn, expected_version: int | None = None,
 ) -> Stint:
+    """Ends a stint; the officer's statutory grounds are re-evaluated in the same
+    transaction (a resignation under investigation can complete a ground)."""
     stint = await _editable(session, actor, stint_id, expected_version,
                             to="report separations")
     if stint.ended_on is not None:
@@ -114,6 +118,8 @@ async def report_separation(
     await save(session, stint, _overlap(stint))
     await audit.record(session, actor=actor, operation="stint.separation", entity_type="stint",
                        entity_id=stint.id, before=before, after=stint)
+    await referrals.evaluate_officer(session=session, actor=actor, settings=settings,
+                                     officer_id=stint.officer_id)
     return stint
 
 

@@ -6,6 +6,8 @@ from graphql import GraphQLResolveInfo
 from registry.api import enums
 from registry.api.context import actor, ctx
 from registry.api.scalars import PartialDate
+from registry.cases.dataloaders import ActionsByPerson, CasesByPerson
+from registry.cases.types import Case, DecertificationAction
 from registry.certifications.dataloaders import CertificationsByPerson
 from registry.certifications.models import Certification as CertificationRow
 from registry.certifications.types import Certification
@@ -14,6 +16,9 @@ from registry.employment.dataloaders import StintsByPerson
 from registry.employment.models import Stint as StintRow
 from registry.employment.types import Stint
 from registry.errors import Forbidden
+from registry.findings.dataloaders import ConvictionsByPerson, FindingsByPerson
+from registry.findings.service import visible
+from registry.findings.types import Conviction, Finding
 from registry.keys.models import Role
 from registry.officers.dataloaders import (
     IdentityEventsByPerson,
@@ -96,6 +101,17 @@ class Officer(graphene.ObjectType):
     certifications = graphene.List(graphene.NonNull(Certification), required=True)
     stints = graphene.List(graphene.NonNull(Stint), required=True,
                            description="Employment stints, oldest first.")
+    findings = graphene.List(graphene.NonNull(Finding), required=True,
+                             description="Misconduct findings, by incident date; an agency "
+                                         "key sees only those its agency reported.")
+    convictions = graphene.List(graphene.NonNull(Conviction), required=True,
+                                description="Criminal convictions; an agency key sees only "
+                                            "those its agency reported.")
+    cases = graphene.List(graphene.NonNull(Case), required=True,
+                          description="Decertification cases; empty for agency keys.")
+    decertification_actions = graphene.List(
+        graphene.NonNull(DecertificationAction), required=True,
+        description="Final orders, appeal outcomes and reinstatements (public facts).")
     record_ids = graphene.List(graphene.NonNull(graphene.ID), required=True,
                                description="This person's officer records: its own id and "
                                            "those merged into it.")
@@ -144,6 +160,33 @@ class Officer(graphene.ObjectType):
         if isinstance(root, AsOf):
             return await _as_of_rows(info, root, StintRow)
         return await ctx(info).loader(StintsByPerson).load(root.id)
+
+    @staticmethod
+    async def resolve_findings(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
+        rows = await ctx(info).loader(FindingsByPerson).load(root.id)
+        return [f for f in rows if visible(actor(info), f.agency_id)]
+
+    @staticmethod
+    async def resolve_convictions(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
+        rows = await ctx(info).loader(ConvictionsByPerson).load(root.id)
+        return [c for c in rows if visible(actor(info), c.reported_by_agency_id)]
+
+    @staticmethod
+    async def resolve_cases(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
+        if actor(info).role not in (Role.POST_STAFF, Role.ADMIN, Role.BOARD_MEMBER):
+            return []
+        rows = await ctx(info).loader(CasesByPerson).load(root.id)
+        if isinstance(root, AsOf):
+            return [c for c in rows if c.opened_at <= root.at]
+        return rows
+
+    @staticmethod
+    async def resolve_decertification_actions(root: OfficerRow, info: GraphQLResolveInfo
+                                              ) -> Any:
+        rows = await ctx(info).loader(ActionsByPerson).load(root.id)
+        if isinstance(root, AsOf):
+            return [a for a in rows if a.recorded_at <= root.at]
+        return rows
 
     @staticmethod
     async def resolve_identity_events(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
