@@ -18,6 +18,7 @@ from registry.database import (
 )
 from registry.keys import service as keys
 from registry.keys.models import ApiKey, Role
+from registry.referrals import service as referrals
 from registry.settings import Settings
 
 DEMO_PREFIX = "demo "
@@ -25,8 +26,9 @@ DEMO_PREFIX = "demo "
 
 async def load_demo(settings: Settings, *, officers: int, console: Console
                     ) -> list[tuple[str, str, str]]:
-    """Fill an empty database with a synthetic state, then issue fresh demo keys (revoking
-    earlier demo keys, whose tokens were shown once and may be lost)."""
+    """Fill an empty database with a synthetic state and put the officers who meet a
+    statutory ground in the referral queue, then issue fresh demo keys (revoking earlier demo
+    keys, whose tokens were shown once and may be lost)."""
     url = resolve_database_url(settings)
     conn = await asyncpg.connect(asyncpg_url(url))
     try:
@@ -60,6 +62,12 @@ async def load_demo(settings: Settings, *, officers: int, console: Console
             if counts:
                 await audit.record(session, actor=actor, operation="demo.load",
                                    entity_type="database", after=counts)
+                # What reports would have done one by one: the referral queue POST staff see.
+                await referrals.reevaluate(session=session, actor=actor, settings=settings)
+                queued = (await run_sql(session, "SELECT count(*) FROM referrals "
+                                                 "WHERE status = 'open'")).scalar_one()
+                console.print(f"{counts['findings']:,} findings and {counts['convictions']:,} "
+                              f"convictions loaded; {queued:,} referrals open in the queue.")
             old = await session.exec(select(ApiKey).where(
                 col(ApiKey.name).startswith(DEMO_PREFIX), col(ApiKey.revoked_at).is_(None)))
             for key in old.all():

@@ -5,11 +5,16 @@ census-like frequencies (so "Smith" and "Garcia" are as crowded as in life), a l
 other locales, accents, hyphenated and double surnames, suffixes, maiden and prior names,
 nicknames and typos as aliases; agencies of very different sizes; careers of several stints
 with realistic separation reasons; certifications whose status and dated history follow the
-career, with a few revocations, surrenders and suspensions.
+career, with a few revocations, surrenders and suspensions. The board's side too: sustained
+misconduct findings behind every career that ended in a misconduct separation (termination,
+or a resignation or retirement in lieu of termination or under investigation), a background of
+mostly unsustained complaints for a few percent of officers, and a few criminal convictions,
+so that the referral rules (``registry.referrals``) find work for POST staff.
 
 Deterministic for a seed: every chunk of officers draws from its own ``random.Random`` seeded
 by (seed, chunk), so the result does not depend on how chunks are scheduled. Careers are
-computed as of the fixed date ``AS_OF`` for the same reason.
+computed as of the fixed date ``AS_OF`` for the same reason. Findings and convictions draw
+from a second generator per chunk, so adding them left the other tables as a seed made them.
 
 Rows carry the computed columns exactly as the services write them (``registry.names``);
 ``version`` is 1 and no ``*_history`` rows exist: each row is as first recorded.
@@ -59,6 +64,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "stints": ("id", "officer_id", "agency_id", "rank", "started_on", "ended_on",
                "separation_reason", "reported_by_agency_id", "reported_at", "version",
                "recorded_at", "recorded_by"),
+    "findings": ("id", "officer_id", "agency_id", "incident_on", "reported_on", "category",
+                 "recommended_disposition", "final_disposition", "discipline",
+                 "suspension_days", "completed_after_separation", "public_releasable",
+                 "summary", "version", "recorded_at", "recorded_by"),
+    "convictions": ("id", "officer_id", "reported_by_agency_id", "offense", "level",
+                    "domestic_violence", "convicted_on", "court", "version", "recorded_at",
+                    "recorded_by"),
 }
 TABLES = tuple(COLUMNS)
 PER_OFFICER = TABLES[1:]
@@ -352,6 +364,74 @@ Event = tuple[str, str | None, str, int, int | None, int | None, str | None]
 # A stint: (agency index, started ordinal, ended ordinal or None, separation reason or None).
 Stint = tuple[int, int, int | None, str | None]
 
+# --- findings and convictions -----------------------------------------------------------------
+
+# The separations that follow misconduct: behind each, the agency sustained a finding.
+MISCONDUCT_SEPARATIONS = frozenset({"terminated", "resigned_in_lieu_of_termination",
+                                    "resigned_under_investigation",
+                                    "retired_under_investigation"})
+# What such a finding was about: the categories the statutory grounds name.
+SERIOUS = _weighted({"force": 30, "dishonesty": 28, "sexual_misconduct": 12,
+                     "criminal_conduct": 17, "abuse_of_power": 13})
+# Officers with findings besides a misconduct separation (a quarter of those separated so had
+# earlier ones); how many each has, all in one stint; a few are repeat subjects.
+BACKGROUND_SHARE = 0.04
+BACKGROUND_AFTER_MISCONDUCT = 0.25
+BACKGROUND_COUNTS = _weighted({1: 62, 2: 22, 3: 9, 4: 4, 5: 3})
+REPEAT_SHARE, SUSTAINED_RATE, REPEAT_SUSTAINED_RATE = 0.08, 0.15, 0.5
+BACKGROUND = _weighted({"force": 30, "other": 27, "abuse_of_power": 12, "bias": 9,
+                        "dishonesty": 8, "criminal_conduct": 5, "failure_to_intervene": 5,
+                        "sexual_misconduct": 4})
+NOT_SUSTAINED = _weighted({"not_sustained": 43, "exonerated": 26, "unfounded": 26,
+                           "policy_failure": 5})
+DISCIPLINES = _weighted({"reprimand": 44, "suspension": 32, "retraining": 16, "none": 4,
+                         "demotion": 4})
+SUSPENSION_DAYS = _weighted({1: 10, 2: 10, 3: 14, 5: 18, 10: 16, 15: 8, 20: 8, 30: 8, 45: 4,
+                             60: 3, 90: 1})
+# What the complaint said, by category.
+SUMMARIES = {
+    "force": ("Excessive force during an arrest", "Taser used on a handcuffed subject",
+              "Strikes to a subject already restrained",
+              "Unreported use of force during a traffic stop"),
+    "dishonesty": ("Untruthful statements in an internal investigation",
+                   "False entries in an arrest report", "Falsified overtime records",
+                   "Untruthful testimony in court"),
+    "sexual_misconduct": ("Sexual contact with a person in custody",
+                          "Sexual harassment of a coworker",
+                          "Sexual advances to a motorist during a traffic stop"),
+    "bias": ("Racial slurs during a call for service", "Bias-based stop of a motorist",
+             "Offensive posts on social media"),
+    "criminal_conduct": ("Theft of seized property", "Domestic assault, off duty",
+                         "Possession of a controlled substance, off duty",
+                         "Driving under the influence, off duty"),
+    "abuse_of_power": ("Unlawful search of a residence",
+                       "Use of position to settle a private dispute",
+                       "Arrest without probable cause", "Threats to a complainant"),
+    "failure_to_intervene": ("Failed to intervene in another officer's use of force",
+                             "Failed to report another officer's misconduct"),
+    "other": ("Discourtesy to a member of the public", "Neglect of duty",
+              "Unauthorized secondary employment", "Body-worn camera not activated",
+              "Insubordination"),
+}
+# The charge a sustained finding may also bring, and how often: (offense, level, domestic
+# violence). Most meet the conviction ground; driving under the influence does not.
+CHARGES = {
+    "Theft of seized property": ("Embezzlement", "felony", False),
+    "Domestic assault, off duty": ("Assault and battery against a family or household member",
+                                   "misdemeanor", True),
+    "Possession of a controlled substance, off duty": ("Possession of a controlled substance",
+                                                       "felony", False),
+    "Driving under the influence, off duty": ("Driving under the influence", "misdemeanor",
+                                              False),
+    "Sexual contact with a person in custody": ("Carnal knowledge of an inmate", "felony",
+                                                False),
+    "Untruthful testimony in court": ("Perjury", "felony", False),
+    "False entries in an arrest report": ("False statement on a public record", "misdemeanor",
+                                          False),
+    "Strikes to a subject already restrained": ("Assault and battery", "misdemeanor", False),
+}
+CHARGED_SHARE = 0.5
+
 
 
 
@@ -397,6 +477,9 @@ class _Chunk:
         self.ctx = ctx
         self.rng = random.Random(f"{ctx.seed}/{index}")
         self.ids = _uuid_stream(self.rng)
+        # Findings and convictions: their own generator, so the other tables stay as they were.
+        self.frng = random.Random(f"{ctx.seed}/{index}/findings")
+        self.fids = _uuid_stream(self.frng)
         self.rows: dict[str, list[tuple]] = {t: [] for t in PER_OFFICER}
         self.serial = index * CHUNK * 2  # certificate numbers: at most two per officer
         self.board = ctx.board
@@ -458,6 +541,76 @@ class _Chunk:
             stints = self._misconduct_end(stints, fate)  # type: ignore[arg-type]
         self._stint_rows(oid, stints)
         self._certifications(oid, stints, fate)
+        self._findings(oid, stints)
+
+    def _findings(self, oid: UUID, stints: list[Stint]) -> None:
+        """The finding behind a career that ended in a misconduct separation, and a background
+        of complaints, each investigated by the agency employing the officer at the time."""
+        r = self.frng.random
+        agency, start, end, reason = stints[-1]
+        misconduct = end is not None and reason in MISCONDUCT_SEPARATIONS
+        if misconduct:
+            assert end is not None
+            incident = max(start, end - 14 - int(r() * 400))
+            category = _pick(self.frng, SERIOUS)
+            if reason == "terminated":
+                self._finding(oid, agency, incident, min(end + int(r() * 21), AS_OF_DAY),
+                              category, "sustained", "termination")
+            else:
+                # Completed after the officer left: "none" (no discipline can follow); when
+                # it would end after AS_OF it is still pending, reported at the separation.
+                completed = end + 30 + int(r() * 330)
+                if completed <= AS_OF_DAY:
+                    self._finding(oid, agency, incident, completed, category, "sustained",
+                                  "none", after_separation=True)
+                else:
+                    self._finding(oid, agency, incident, end, category, "pending", None)
+        if r() >= (BACKGROUND_AFTER_MISCONDUCT if misconduct else BACKGROUND_SHARE):
+            return
+        agency, start, end, _ = stints[int(r() * len(stints))]
+        stop = end if end is not None else AS_OF_DAY
+        sustained_rate = REPEAT_SUSTAINED_RATE if r() < REPEAT_SHARE else SUSTAINED_RATE
+        for _ in range(_pick(self.frng, BACKGROUND_COUNTS)):
+            incident = start + int(r() * (stop - start + 1))
+            completed = incident + 30 + int(r() * 335)
+            category = _pick(self.frng, BACKGROUND)
+            # Closed after the officer left: no discipline can follow.
+            left = end is not None and completed > end
+            if completed > AS_OF_DAY:
+                reported = min(incident + 7 + int(r() * 30), AS_OF_DAY)
+                self._finding(oid, agency, incident, reported, category, "pending", None)
+            elif r() < sustained_rate:
+                self._finding(oid, agency, incident, completed, category, "sustained",
+                              "none" if left else _pick(self.frng, DISCIPLINES),
+                              after_separation=left)
+            else:
+                disposition = _pick(self.frng, NOT_SUSTAINED)
+                # Now and then the investigator recommended sustaining; the chief did not.
+                recommended = "sustained" if r() < 0.08 else disposition
+                self._finding(oid, agency, incident, completed, category, disposition, None,
+                              recommended=recommended, after_separation=left)
+
+    def _finding(self, oid: UUID, agency: int, incident: int, reported: int, category: str,
+                 disposition: str, discipline: str | None, *, recommended: str | None = None,
+                 after_separation: bool = False) -> None:
+        r, ctx = self.frng.random, self.ctx
+        sustained = disposition == "sustained"
+        days = _pick(self.frng, SUSPENSION_DAYS) if discipline == "suspension" else None
+        summaries = SUMMARIES[category]
+        summary = summaries[int(r() * len(summaries))]
+        aid = ctx.agencies.ids[agency]
+        self.rows["findings"].append((
+            next(self.fids), oid, aid, date.fromordinal(incident), date.fromordinal(reported),
+            category, recommended or disposition, disposition, discipline, days,
+            after_separation, sustained and r() < 0.7, summary, 1, ctx.now, RECORDED_BY))
+        charge = CHARGES.get(summary)
+        if sustained and charge is not None and r() < CHARGED_SHARE:
+            convicted = incident + 120 + int(r() * 600)
+            if convicted <= AS_OF_DAY:
+                offense, level, domestic = charge
+                self.rows["convictions"].append((
+                    next(self.fids), oid, aid, offense, level, domestic,
+                    date.fromordinal(convicted), None, 1, ctx.now, RECORDED_BY))
 
     def _other_names(self, oid: UUID, first: str, middle: str | None, last: str,
                      suffix: str | None, other: str, born: int, female: bool) -> None:

@@ -2,6 +2,8 @@
 look at the registry, so its rows must obey every rule the services enforce, and each demo key
 must work at once."""
 
+import io
+import re
 from collections import defaultdict
 from datetime import date
 
@@ -16,11 +18,12 @@ from registry.demo import load_demo
 from registry.employment.models import SeparationReason
 from registry.keys.models import Role
 from registry.names import name_key, sort_key
-from registry.synthetic import generate
-from tests.conftest import data, gql
+from registry.synthetic import AS_OF, MISCONDUCT_SEPARATIONS, generate
+from tests.conftest import ROOT, data, gql
 
 OFFICERS = 1_500
 AGENCIES = 40
+REFERRALS = (ROOT / "graphql" / "operations" / "Referrals.graphql").read_text()
 
 
 async def _generated(database_url: str, **options: object) -> tuple[asyncpg.Connection, dict]:
@@ -114,15 +117,96 @@ async def test_certification_history_follows_the_state_machine(database_url: str
         await conn.close()
 
 
+async def test_findings_follow_the_careers_and_the_rules(database_url: str) -> None:
+    conn, counts = await _generated(database_url)
+    try:
+        assert counts["findings"] > 0 and counts["convictions"] > 0
+        # Each finding comes from an agency that employed the officer on the incident date.
+        assert await conn.fetchval(
+            "SELECT count(*) FROM findings f WHERE NOT EXISTS (SELECT 1 FROM stints s "
+            "WHERE s.officer_id = f.officer_id AND s.agency_id = f.agency_id "
+            "AND s.started_on <= f.incident_on "
+            "AND (s.ended_on IS NULL OR f.incident_on <= s.ended_on))") == 0
+        assert await conn.fetchval(
+            "SELECT count(*) FROM findings WHERE NOT (incident_on <= reported_on "
+            "AND reported_on <= $1)", AS_OF) == 0
+        assert await conn.fetchval(
+            "SELECT count(*) FROM findings WHERE (discipline = 'suspension') "
+            "<> (suspension_days IS NOT NULL)") == 0
+        # What the services refuse: discipline on a pending finding, or a finding completed
+        # after a separation that had not happened by the report date.
+        assert await conn.fetchval(
+            "SELECT count(*) FROM findings WHERE final_disposition = 'pending' "
+            "AND discipline IS NOT NULL AND discipline <> 'none'") == 0
+        assert await conn.fetchval(
+            "SELECT count(*) FROM findings f WHERE f.completed_after_separation AND NOT EXISTS "
+            "(SELECT 1 FROM stints s WHERE s.officer_id = f.officer_id "
+            "AND s.agency_id = f.agency_id AND s.ended_on <= f.reported_on)") == 0
+        # Every career that ended in a misconduct separation has the agency's finding behind
+        # it: a termination for the terminated, completed after the separation for the rest
+        # (or still pending).
+        ends = await conn.fetch(
+            "SELECT DISTINCT ON (s.officer_id) s.officer_id, s.agency_id, s.ended_on, "
+            "s.separation_reason FROM stints s ORDER BY s.officer_id, s.started_on DESC")
+        misconduct = [e for e in ends if e["separation_reason"] in MISCONDUCT_SEPARATIONS]
+        assert misconduct
+        for e in misconduct:
+            found = await conn.fetch(
+                "SELECT final_disposition, discipline, completed_after_separation, category "
+                "FROM findings WHERE officer_id = $1 AND agency_id = $2 AND incident_on <= $3",
+                e["officer_id"], e["agency_id"], e["ended_on"])
+            if e["separation_reason"] == "terminated":
+                assert any(f["final_disposition"] == "sustained" and f["discipline"] ==
+                           "termination" and f["category"] != "other" for f in found), e
+            else:
+                assert any(f["final_disposition"] == "pending" or (
+                    f["final_disposition"] == "sustained" and f["completed_after_separation"])
+                    for f in found), e
+        # A background of complaints, most not sustained, for a few percent of officers.
+        background = await conn.fetch(
+            "SELECT final_disposition, discipline FROM findings WHERE discipline IS NULL "
+            "OR discipline NOT IN ('termination', 'none')")
+        sustained = sum(f["final_disposition"] == "sustained" for f in background)
+        assert 0 < sustained < len(background) / 2
+        assert {f["discipline"] for f in background} >= {"reprimand", "suspension"}
+        with_findings = await conn.fetchval("SELECT count(DISTINCT officer_id) FROM findings")
+        assert 0.02 * OFFICERS < with_findings < 0.12 * OFFICERS
+        # Convictions follow a sustained finding of the reporting agency, before AS_OF.
+        assert await conn.fetchval(
+            "SELECT count(*) FROM convictions c WHERE c.convicted_on > $1 OR NOT EXISTS "
+            "(SELECT 1 FROM findings f WHERE f.officer_id = c.officer_id "
+            "AND f.agency_id = c.reported_by_agency_id AND f.final_disposition = 'sustained' "
+            "AND f.incident_on < c.convicted_on)", AS_OF) == 0
+    finally:
+        await conn.close()
+
+
+async def test_fast_load_rebuilds_the_new_tables_indexes(database_url: str) -> None:
+    conn, counts = await _generated(database_url, fast=True)
+    try:
+        for table in ("findings", "convictions"):
+            assert await conn.fetchval(f"SELECT count(*) FROM {table}") == counts[table] > 0
+        indexes = {r[0] for r in await conn.fetch(
+            "SELECT indexname FROM pg_indexes WHERE tablename IN ('findings', 'convictions')")}
+        assert {"findings_officer", "findings_agency", "convictions_officer"} <= indexes
+    finally:
+        await conn.close()
+
+
 async def _reload(conn: asyncpg.Connection, seed: int) -> str:
     """Empty the tables (past the refuse-delete triggers) and load again with ``seed``."""
     await conn.execute("SET session_replication_role = replica")
-    await conn.execute("TRUNCATE certification_status_events, certifications, stints, "
-                       "officer_names, officers, agencies CASCADE")
+    await conn.execute("TRUNCATE convictions, findings, certification_status_events, "
+                       "certifications, stints, officer_names, officers, agencies CASCADE")
     await conn.execute("RESET session_replication_role")
     await generate(conn, officers=OFFICERS, agencies=AGENCIES, seed=seed)
     return await conn.fetchval(
-        "SELECT md5(string_agg(id::text || name_key, ',' ORDER BY id)) FROM officers")
+        "SELECT md5((SELECT string_agg(id::text || name_key, ',' ORDER BY id) FROM officers) "
+        "|| (SELECT string_agg(concat_ws('|', id, officer_id, agency_id, incident_on, "
+        "reported_on, category, final_disposition, discipline, suspension_days), ',' "
+        "ORDER BY id) FROM findings) "
+        "|| (SELECT string_agg(concat_ws('|', id, officer_id, offense, convicted_on), ',' "
+        "ORDER BY id) FROM convictions))")
 
 
 async def test_same_seed_gives_the_same_state(database_url: str) -> None:
@@ -162,12 +246,23 @@ async def test_bad_sizes_and_states_are_refused(database_url: str, options: dict
 
 
 async def test_demo_prints_a_working_key_for_each_role(settings, client) -> None:
-    issued = await load_demo(settings, officers=400, console=Console(quiet=True))
+    out = io.StringIO()
+    issued = await load_demo(settings, officers=400, console=Console(file=out, width=200))
     assert sorted(role for role, _, _ in issued) == sorted(r.value for r in Role)
     for role, _, token in issued:
         me = await data(client, "{ me { role agency { ori } } }", token=token)
         assert me["me"]["role"] == role.upper()
         assert (me["me"]["agency"] is not None) == (role == Role.AGENCY.value)
+    # A board clerk finds work waiting: the referral queue, each referral with its evidence.
+    staff = next(t for r, _, t in issued if r == Role.POST_STAFF.value)
+    queue = (await data(client, REFERRALS, {"first": 100}, token=staff))["referrals"]["edges"]
+    assert queue
+    said = re.search(r"([\d,]+) referrals open", out.getvalue())
+    assert said and int(said[1].replace(",", "")) >= len(queue)
+    for edge in queue:
+        node = edge["node"]
+        assert node["status"] == "OPEN" and node["ground"]["code"] and node["evidence"]
+        assert node["officer"]["fullName"]
     # A second start keeps the data, and replaces the demo keys whose tokens were shown once.
     again = await load_demo(settings, officers=400, console=Console(quiet=True))
     old_admin = next(t for r, _, t in issued if r == Role.ADMIN.value)
