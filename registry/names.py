@@ -5,6 +5,8 @@ so the indexes stay plain (PostgreSQL's ``unaccent`` is not IMMUTABLE and cannot
 import re
 import unicodedata
 
+from registry.errors import InvalidInput
+
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
@@ -32,3 +34,14 @@ def clean(value: str | None) -> str | None:
         return None
     value = " ".join(value.split())
     return value or None
+
+
+def text_field(value: str | None, field: str, limit: int, *, required: bool = False
+               ) -> str | None:
+    """A client's free text, cleaned; refused when blank but required, or over ``limit``."""
+    text = clean(value)
+    if text is None and required:
+        raise InvalidInput(f"'{field}' is required and cannot be blank.", field=field)
+    if text is not None and len(text) > limit:
+        raise InvalidInput(f"'{field}' is longer than {limit} characters.", field=field)
+    return text

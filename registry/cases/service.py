@@ -56,7 +56,7 @@ from registry.errors import (
     VotingStarted,
 )
 from registry.keys.models import ApiKey, Role
-from registry.names import clean
+from registry.names import clean, text_field
 from registry.officers import repository as officers
 from registry.referrals import service as referrals
 from registry.referrals.grounds import load_grounds
@@ -86,15 +86,6 @@ def _enum(enum: Any, value: Any, field: str) -> Any:
 def _not_future(day: date, field: str, what: str) -> None:
     if day > date.today():
         raise InvalidInput(f"The {what} {day} is in the future.", field=field)
-
-
-def _text(value: str | None, field: str, limit: int, *, required: bool = False) -> str | None:
-    text = clean(value)
-    if required and not text:
-        raise InvalidInput(f"'{field}' must not be empty.", field=field)
-    if text and len(text) > limit:
-        raise InvalidInput(f"'{field}' is longer than {limit} characters.", field=field)
-    return text or None
 
 
 # --- the case and its moves -------------------------------------------------------------
@@ -168,7 +159,7 @@ async def open_case(
         listed = sorted(set(listed) | set(from_referrals))
     case = Case(number=await repository.next_number(session, date.today().year),
                 officer_id=person, status=CaseStatus.OPEN.value, grounds=listed,
-                evidence=evidence, summary=_text(summary, "summary", 10_000),
+                evidence=evidence, summary=text_field(summary, "summary", 10_000),
                 opened_by=actor.label, recorded_by=actor.label)
     case.opened_at = func.now()  # type: ignore[assignment]
     await save(session, case, {})
@@ -194,7 +185,7 @@ async def move_case(
     if move not in BY_HAND:
         raise InvalidInput(f"'{move.value}' happens through its own mutation, not moveCase.",
                            field="move")
-    why = _text(reason, "reason", 2000, required=True)
+    why = text_field(reason, "reason", 2000, required=True)
     case = await _case(session, case_id, expected_version)
     before = case.model_copy()
     await _move(session, actor, case, move, why)
@@ -243,7 +234,7 @@ async def schedule_hearing(
     _target(case, CaseMove.SCHEDULE_HEARING)
     hearing = Hearing(case_id=case.id, scheduled_for=scheduled_for,
                       notice_sent_on=notice_sent_on,
-                      location=_text(location, "location", 300), recorded_by=actor.label)
+                      location=text_field(location, "location", 300), recorded_by=actor.label)
     await save(session, hearing, {})
     await _move(session, actor, case, CaseMove.SCHEDULE_HEARING,
                 f"hearing on {scheduled_for.date()}")
@@ -260,7 +251,7 @@ async def add_board_member(
 ) -> BoardMember:
     require_role(actor, Role.ADMIN, to="manage board members")
     seat = _enum(Seat, seat, "seat")
-    who = _text(name, "name", 200, required=True)
+    who = text_field(name, "name", 200, required=True)
     if term_end is not None and term_end <= term_start:
         raise InvalidInput(f"The term's end ({term_end}) must come after its start "
                            f"({term_start}).", field="termEnd")
@@ -287,7 +278,7 @@ async def end_board_member_term(
 ) -> BoardMember:
     """Set (or correct) the last day of a member's term; the earlier version is kept."""
     require_role(actor, Role.ADMIN, to="manage board members")
-    why = _text(reason, "reason", 2000, required=True)
+    why = text_field(reason, "reason", 2000, required=True)
     member = await repository.member(session, member_id, for_update=True)
     if member is None:
         raise NotFound(f"No board member has id {member_id}.", field="memberId")
@@ -372,7 +363,7 @@ async def issue_final_order(
     failed with a quorum, only no action. Moves every certification of this state that the
     outcome can move, effective on ``effective_on``."""
     require_role(actor, *STAFF, to="issue final orders")
-    text = _text(public_text, "publicText", 20_000, required=True)
+    text = text_field(public_text, "publicText", 20_000, required=True)
     _not_future(effective_on, "effectiveOn", "effective date")
     case = await _case(session, case_id)
     _target(case, CaseMove.ISSUE_FINAL_ORDER)
@@ -456,7 +447,7 @@ async def file_appeal(
         raise NoFinalOrder(f"Case {case.number} has no final order to appeal "
                            f"(it is {case.status}).", currentStatus=case.status)
     _target(case, CaseMove.APPEAL)
-    appeal = Appeal(case_id=case.id, filed_on=filed_on, court=_text(court, "court", 300),
+    appeal = Appeal(case_id=case.id, filed_on=filed_on, court=text_field(court, "court", 300),
                     recorded_by=actor.label)
     await save(session, appeal, {})
     await _move(session, actor, case, CaseMove.APPEAL, "appeal filed")
@@ -508,7 +499,7 @@ async def decide_appeal(
             grounds=list(action.grounds), recorded_by=actor.label))
     before = appeal.model_copy()
     appeal.status, appeal.decided_on = decision.value, decided_on
-    appeal.decision_note = _text(note, "note", 10_000)
+    appeal.decision_note = text_field(note, "note", 10_000)
     appeal.recorded_by, appeal.change_reason = actor.label, f"appeal {decision.value}"
     await save(session, appeal, {})
     await _move(session, actor, case, CaseMove.DECIDE_APPEAL, f"appeal {decision.value}")

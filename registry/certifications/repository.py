@@ -3,12 +3,11 @@
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.certifications.models import Certification, StatusEvent
-from registry.officers.models import Officer
+from registry.officers import repository as officers
 
 
 async def get(session: AsyncSession, certification_id: uuid.UUID, *, for_update: bool = False
@@ -20,14 +19,8 @@ async def of_people(
     session: AsyncSession, person_ids: Sequence[uuid.UUID]
 ) -> list[tuple[uuid.UUID, Certification]]:
     """(person id, certification) for every record that belongs to each person."""
-    record = aliased(Officer)
-    stmt = (
-        select(record.canonical_id, Certification)
-        .join(record, record.id == Certification.officer_id)
-        .where(col(record.canonical_id).in_(person_ids))
-        .order_by(Certification.issued_on, Certification.id)
-    )
-    return [(p, c) for p, c in (await session.exec(stmt)).all()]
+    return await officers.attached_to_people(session, Certification, person_ids,
+                                             Certification.issued_on, Certification.id)
 
 
 async def events_of(

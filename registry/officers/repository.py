@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy import exists, tuple_, update
 from sqlalchemy.orm import aliased
@@ -13,6 +14,8 @@ from registry.certifications.models import Certification
 from registry.database import run_sql
 from registry.employment.models import Stint
 from registry.officers.models import IdentityEvent, Officer, OfficerName, SourceRecord
+
+Row = TypeVar("Row")
 
 
 async def get(session: AsyncSession, officer_id: uuid.UUID, *, for_update: bool = False
@@ -127,6 +130,21 @@ async def identity_events_of(
         .order_by(IdentityEvent.recorded_at)
     )
     return list((await session.exec(stmt)).all())
+
+
+async def attached_to_people(
+    session: AsyncSession, model: type[Row], person_ids: Sequence[uuid.UUID], *order_by: Any
+) -> list[tuple[uuid.UUID, Row]]:
+    """(person id, row) for every ``model`` row whose ``officer_id`` is one of the people's
+    records (a person is a record and everything merged into it)."""
+    record = aliased(Officer)
+    stmt = (
+        select(record.canonical_id, model)
+        .join(record, record.id == model.officer_id)  # type: ignore[attr-defined]
+        .where(col(record.canonical_id).in_(person_ids))
+        .order_by(*order_by)
+    )
+    return [(p, row) for p, row in (await session.exec(stmt)).all()]
 
 
 async def repoint_people(session: AsyncSession, subtree_root: uuid.UUID, person: uuid.UUID,

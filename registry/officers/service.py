@@ -11,7 +11,7 @@ from registry.actors import Actor, require_role
 from registry.dates import PartialDate, check_birth_date
 from registry.errors import Duplicate, InvalidInput, NotFound
 from registry.keys.models import Role
-from registry.names import clean, fold, name_key, sort_key
+from registry.names import fold, name_key, sort_key, text_field
 from registry.officers import repository
 from registry.officers.models import IdentityEvent, NameKind, Officer, OfficerName, SourceRecord
 from registry.versioning import check_version, save
@@ -58,27 +58,18 @@ class SourceIn:
     def scoped(self, actor: Actor) -> "SourceIn":
         """Agency keys name sources inside their own agency, so two departments' record ids
         never collide."""
-        source = _text(self.source, "source", 100, required=True)
-        key = _text(self.key, "sourceKey", 200, required=True)
+        source = text_field(self.source, "source", 100, required=True)
+        key = text_field(self.key, "sourceKey", 200, required=True)
         if actor.role is Role.AGENCY:
             source = f"agency:{actor.agency_id}/{source}"
         return SourceIn(source, key, self.payload)  # type: ignore[arg-type]
 
 
-def _text(value: str | None, what: str, limit: int, *, required: bool = False) -> str | None:
-    value = clean(value)
-    if value is None and required:
-        raise InvalidInput(f"{what} is required and cannot be blank.", field=what)
-    if value is not None and len(value) > limit:
-        raise InvalidInput(f"{what} is longer than {limit} characters.", field=what)
-    return value
-
-
 def _apply(officer: Officer, o: OfficerIn) -> None:
-    officer.first_name = _text(o.first_name, "firstName", 100, required=True)  # type: ignore[assignment]
-    officer.last_name = _text(o.last_name, "lastName", 100, required=True)  # type: ignore[assignment]
-    officer.middle_name = _text(o.middle_name, "middleName", 100)
-    officer.suffix = _text(o.suffix, "suffix", 20)
+    officer.first_name = text_field(o.first_name, "firstName", 100, required=True)  # type: ignore[assignment]
+    officer.last_name = text_field(o.last_name, "lastName", 100, required=True)  # type: ignore[assignment]
+    officer.middle_name = text_field(o.middle_name, "middleName", 100)
+    officer.suffix = text_field(o.suffix, "suffix", 20)
     officer.name_key = name_key(officer.first_name, officer.middle_name, officer.last_name,
                                 officer.suffix)
     officer.sort_key = sort_key(officer.first_name, officer.middle_name, officer.last_name)
@@ -89,18 +80,18 @@ def _apply(officer: Officer, o: OfficerIn) -> None:
     officer.birth_year = birth.year if birth else None
     officer.birth_month = birth.month if birth else None
     officer.birth_day = birth.day if birth else None
-    officer.post_id = _text(o.post_id, "postId", 40)
+    officer.post_id = text_field(o.post_id, "postId", 40)
     if o.sex is not None and o.sex not in SEXES:
         raise InvalidInput(f"sex must be one of {', '.join(SEXES)}.", field="sex")
     officer.sex = o.sex
-    officer.race = _text(o.race, "race", 60)
+    officer.race = text_field(o.race, "race", 60)
 
 
 def _name_row(officer_id: uuid.UUID, n: NameIn, actor: Actor) -> OfficerName:
-    last = _text(n.last_name, "lastName", 100, required=True)
-    first = _text(n.first_name, "firstName", 100)
-    middle = _text(n.middle_name, "middleName", 100)
-    suffix = _text(n.suffix, "suffix", 20)
+    last = text_field(n.last_name, "lastName", 100, required=True)
+    first = text_field(n.first_name, "firstName", 100)
+    middle = text_field(n.middle_name, "middleName", 100)
+    suffix = text_field(n.suffix, "suffix", 20)
     return OfficerName(
         officer_id=officer_id, kind=NameKind(n.kind).value, first_name=first, middle_name=middle,
         last_name=last,  # type: ignore[arg-type]
@@ -168,7 +159,7 @@ async def correct(
 ) -> Officer:
     """A correction is a new version of the record; the old one stays in its history."""
     require_role(actor, *EDITORS, to="correct officer records")
-    reason = _text(reason, "reason", 2000, required=True)  # type: ignore[assignment]
+    reason = text_field(reason, "reason", 2000, required=True)  # type: ignore[assignment]
     officer = await _editable(session, officer_id)
     check_version(officer.version, expected_version, "officer", officer_id)
     before = officer.model_copy()
@@ -205,7 +196,7 @@ async def merge(
     """Record that two people are one. Nothing moves: the duplicate's certifications, stints
     and sources now show under the survivor, and a split gives them back."""
     require_role(actor, *EDITORS, to="merge officer records")
-    reason = _text(reason, "reason", 2000, required=True)  # type: ignore[assignment]
+    reason = text_field(reason, "reason", 2000, required=True)  # type: ignore[assignment]
     if survivor_id == duplicate_id:
         raise InvalidInput("An officer cannot be merged into itself.", field="duplicateId")
     # Lock both in a fixed order so two clerks merging the same pair cannot deadlock.
@@ -234,7 +225,7 @@ async def split(
 ) -> Officer:
     """Undo a merge: the merged record (and what was merged into it) is its own person again."""
     require_role(actor, *EDITORS, to="split officer records")
-    reason = _text(reason, "reason", 2000, required=True)  # type: ignore[assignment]
+    reason = text_field(reason, "reason", 2000, required=True)  # type: ignore[assignment]
     merged = await _editable(session, merged_id)
     if merged.merged_into_id != survivor_id:
         raise InvalidInput(
