@@ -188,7 +188,7 @@ async def _retried(session: AsyncSession, model: Any, existing: Any, person: uui
                    content: dict[str, Any], fields: tuple[str, ...]) -> Any:
     """The record a retried report made, or a refusal when the key was used for another."""
     first = await _first_version(session, model, existing)
-    same = (await _person_of_record(session, first["officer_id"]) == person
+    same = (await officers.person_of(session, first["officer_id"]) == person
             and all(first[f] == content[f] for f in fields))
     if not same:
         raise IdempotencyKeyReused(
@@ -196,11 +196,6 @@ async def _retried(session: AsyncSession, model: Any, existing: Any, person: uui
             "send a new key for a new report (a retry must repeat the report exactly).",
             field="idempotencyKey", existingId=str(existing.id))
     return existing
-
-
-async def _person_of_record(session: AsyncSession, record_id: uuid.UUID) -> uuid.UUID | None:
-    officer = await officers.get(session, record_id)
-    return officer.canonical_id if officer else None
 
 
 def _key_race() -> dict[str, Exception]:
@@ -249,7 +244,7 @@ async def amend_finding(*, session: AsyncSession, actor: Actor, settings: Settin
         raise NotFound(f"No finding has id {finding_id}.", field="id")
     require_own_agency(actor, finding.agency_id, to="amend findings")
     check_version(finding.version, expected_version, "finding", finding_id)
-    person = await _person_of_record(session, finding.officer_id)
+    person = await officers.person_of(session, finding.officer_id)
     if await _person(session, finding_in.officer_id) != person:
         raise InvalidInput("An amendment cannot move a finding to another officer; report a "
                            "new finding for that officer instead.", field="officerId")

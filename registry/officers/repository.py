@@ -132,6 +132,12 @@ async def identity_events_of(
     return list((await session.exec(stmt)).all())
 
 
+async def person_of(session: AsyncSession, record_id: uuid.UUID) -> uuid.UUID | None:
+    """The person an officer record belongs to (itself, or its survivor after a merge)."""
+    stmt = select(Officer.canonical_id).where(Officer.id == record_id)
+    return (await session.exec(stmt)).first()
+
+
 async def attached_to_people(
     session: AsyncSession, model: type[Row], person_ids: Sequence[uuid.UUID], *order_by: Any
 ) -> list[tuple[uuid.UUID, Row]]:

@@ -176,12 +176,6 @@ async def close_unknown_grounds(session: AsyncSession, codes: Sequence[str], act
     return result.rowcount or 0
 
 
-async def person_of(session: AsyncSession, record_id: uuid.UUID) -> uuid.UUID | None:
-    rows = await run_sql(session, "SELECT canonical_id FROM officers WHERE id = :id",
-                         {"id": record_id})
-    return rows.scalar_one_or_none()
-
-
 async def get(session: AsyncSession, referral_id: uuid.UUID, *, for_update: bool = False
               ) -> Referral | None:
     return await session.get(Referral, referral_id, with_for_update=for_update)

@@ -13,6 +13,7 @@ from registry.actors import Actor, require_role
 from registry.errors import InvalidInput, NotFound, ReferralNotOpen, ReferralOfficerMismatch
 from registry.keys.models import Role
 from registry.names import clean
+from registry.officers import repository as officers
 from registry.referrals import repository
 from registry.referrals.grounds import Grounds, load_grounds
 from registry.referrals.models import Referral, ReferralStatus
@@ -27,7 +28,7 @@ async def evaluate_officer(*, session: AsyncSession, actor: Actor, settings: Set
     """Evaluate every ground for one officer (any of their record ids), in the caller's
     transaction: called by each report that may change what the officer meets. Writes no
     audit event of its own; the report's event covers it."""
-    person = await repository.person_of(session, officer_id)
+    person = await officers.person_of(session, officer_id)
     counts = Counts()
     if person is None:
         return counts
@@ -124,13 +125,13 @@ async def mark_case_opened(*, session: AsyncSession, actor: Actor,
     if missing:
         raise NotFound(f"No referral has id {sorted(map(str, missing))[0]}.",
                        field="referralIds")
-    person = await repository.person_of(session, officer_id)
+    person = await officers.person_of(session, officer_id)
     if person is None:
         raise NotFound(f"No officer has id {officer_id}.", field="officerId")
     for referral in referrals:
         if referral.status != ReferralStatus.OPEN.value:
             raise _not_open(referral)
-        if await repository.person_of(session, referral.officer_id) != person:
+        if await officers.person_of(session, referral.officer_id) != person:
             raise ReferralOfficerMismatch(
                 f"Referral {referral.id} is about another officer; a case takes up only "
                 "referrals about its own officer.", field="referralIds")
