@@ -93,6 +93,9 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
             "server_settings": {
                 "statement_timeout": str(settings.db_statement_timeout_ms),
                 "application_name": "registry",
+                # Requests run short queries whose cost estimates can still pass JIT's
+                # threshold; compiling then takes longer than the query itself.
+                "jit": "off",
             },
         },
     )

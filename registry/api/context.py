@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.actors import Actor
-from registry.database import session_scope
 from registry.settings import Settings
 
 
@@ -42,9 +41,18 @@ class Context:
             session, self._session = self._session, None
             await session.close()
 
-    def write(self) -> Any:
-        """One transaction for one mutation: committed when the mutation returns."""
-        return session_scope(self.engine)
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One transaction for one mutation, on the request's own connection (the one that
+        authenticated the key): committed when the block ends, rolled back on any error.
+        Like ``read``, it holds the request's turn: no loader may be awaited inside it."""
+        async with self.read() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
 
     def loader(self, cls: type) -> Any:
         """The request's instance of a DataLoader class (created on first use)."""
