@@ -11,14 +11,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from registry.actors import Actor
+from registry.api.auth import authenticated_context
 from registry.api.context import Context
-from registry.api.http import GraphQLEndpoint, RequestError, is_database_down
+from registry.api.http import GraphQLEndpoint
 from registry.api.schema import schema
+from registry.background_checks.report import report_page
 from registry.database import create_engine, resolve_database_url
-from registry.errors import Unauthenticated
-from registry.keys import service as keys
-from registry.keys.models import Role
+from registry.notifications import webhooks
 from registry.referrals.grounds import load_grounds
 from registry.settings import Settings, get_settings
 from registry.transparency.schema import public_schema
@@ -32,29 +31,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     engine = create_engine(resolve_database_url(settings), settings)
 
     async def private_context(request: Request, request_id: str) -> Context:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise RequestError(401, "Send an API key as 'Authorization: Bearer <token>'; "
-                                    "`registry keys create` makes one.", "UNAUTHENTICATED",
-                               {"WWW-Authenticate": 'Bearer realm="registry"'})
-        context = Context(engine, settings, None, request_id)
-        try:
-            async with context.read() as session:
-                key = await keys.authenticate(session=session, token=token.strip())
-        except BaseException as err:
-            await context.close()
-            if isinstance(err, Unauthenticated):
-                raise RequestError(401, err.message, err.code,
-                                   {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-                                   ) from None
-            if is_database_down(err):
-                raise RequestError(503, "The database is not answering; try again shortly.",
-                                   "DATABASE_UNAVAILABLE", {"Retry-After": "5"}) from None
-            raise
-        context.actor = Actor(name=key.name, role=Role(key.role), key_id=key.id,
-                              agency_id=key.agency_id, request_id=request_id)
-        return context
+        return await authenticated_context(request, request_id, engine=engine,
+                                           settings=settings)
 
     async def public_context(_request: Request, request_id: str) -> Context:
         return Context(engine, settings, None, request_id)
@@ -71,8 +49,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
-        await engine.dispose()
+        deliveries = webhooks.start(engine, settings)  # signed webhook deliveries, retried
+        try:
+            yield
+        finally:
+            await webhooks.stop(deliveries)
+            await engine.dispose()
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     app = Starlette(
@@ -87,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                                      title="Officer registry (public)").handle,
                   methods=methods),
             Route("/healthz", healthz),
+            Route("/reports/background-checks/{check_id}", report_page),
         ],
         lifespan=lifespan,
     )

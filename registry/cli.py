@@ -27,9 +27,12 @@ app = typer.Typer(help="Officer certification registry: a POST board's system of
 db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+notifications_app = typer.Typer(help="Notifications to agencies that checked an officer.",
+                                no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(notifications_app, name="notifications")
 
 T = TypeVar("T")
 console = Console()
@@ -266,6 +269,76 @@ def audit_verify() -> None:
               f"({len(report.breaks)} problems in {report.events} events).")
     console.print(f"Audit chain intact: {report.events} events; head hash "
                   f"{report.head_hash or '(empty)'}.")
+
+
+# --- background checks ------------------------------------------------------------------------
+
+checks_app = typer.Typer(help="Background checks: measure the matching.", no_args_is_help=True)
+app.add_typer(checks_app, name="checks")
+
+
+@checks_app.command("evaluate")
+def checks_evaluate(
+    people: Annotated[int, typer.Option(min=1, help="True people to look for.")] = 1000,
+    background: Annotated[int, typer.Option(
+        min=0, help="Synthetic officers to hide them among.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic state and the set.")] = 7,
+    database_url: Annotated[str | None, typer.Option(
+        help="An empty database to fill (migrated first). Default: the database "
+             "'registry_evaluation' on the embedded server, dropped and recreated, so real "
+             "data is never touched.")] = None,
+    misses: Annotated[int, typer.Option(
+        min=0, help="Print up to this many misses per variant (for debugging).")] = 0,
+) -> None:
+    """Measure background-check matching on a labeled evaluation set (realistic variants of
+    people in the registry, hard namesakes, people not in it): recall@1, recall@3, recall and
+    precision at the configured threshold (REGISTRY_MATCH_THRESHOLD), per variant."""
+    from registry import migrations
+    from registry.background_checks import evaluation
+
+    settings = _settings()
+    url = database_url or evaluation.fresh_embedded_database(settings.data_dir)
+    migrations.upgrade(url)
+    with Progress(TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed:,}/{task.total:,}"), TimeElapsedColumn(),
+                  console=err) as progress:
+        tasks: dict[str, Any] = {}
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(phase, total=total)
+            progress.update(tasks[phase], completed=done, total=total)
+
+        result = _run(evaluation.run(url, settings, people=people, background=background,
+                                     seed=seed, progress=report))
+    for table in evaluation.report_tables(result):
+        console.print(table)
+    shown: dict[str, int] = {}
+    for miss in result.misses:
+        if shown.setdefault(miss.labeled.variant, 0) < misses:
+            shown[miss.labeled.variant] += 1
+            console.print(miss.describe(), markup=False, highlight=False)
+
+
+@notifications_app.command("deliver")
+def notifications_deliver() -> None:
+    """Send the webhook deliveries that are due, once, and print what became of them
+    (`registry serve` also sends them in the background every REGISTRY_WEBHOOK_POLL_SECONDS)."""
+    from registry.notifications import webhooks
+
+    async def deliver() -> webhooks.Counts:
+        settings = _settings()
+        engine = create_engine(resolve_database_url(settings), settings)
+        try:
+            return await webhooks.deliver_all_due(engine, settings)
+        finally:
+            await engine.dispose()
+
+    counts = _run(deliver())
+    console.print(f"Webhook deliveries: {counts.delivered} delivered, {counts.retrying} to "
+                  f"retry, {counts.failed} failed for good"
+                  + (f", {counts.superseded} taken over by another worker"
+                     if counts.superseded else "") + ".")
 
 
 if __name__ == "__main__":

@@ -109,3 +109,10 @@ class MotionFailed(RegistryError):
 
 class NoFinalOrder(RegistryError):
     code = "NO_FINAL_ORDER"
+
+
+class RateLimited(RegistryError):
+    """Too many requests for the caller's allowance; ``retryAfter`` says how many seconds to
+    wait."""
+
+    code = "RATE_LIMITED"

@@ -41,6 +41,22 @@ class Settings(BaseSettings):
     board_majority_basis: Literal["present", "votes_cast"] = "present"
     board_majority_fraction: float = Field(default=0.5, ge=0, lt=1)
 
+    # Background-check matching (registry/background_checks/matching.py): matches scoring
+    # below the threshold are not reported; pg_trgm similarity below the floor is no evidence.
+    match_threshold: float = Field(default=0.5, ge=0, le=1)
+    match_trigram_floor: float = Field(default=0.3, ge=0, le=1)
+    match_limit: int = Field(default=10, ge=1, le=100)
+    # Checks one API key may run per rolling hour.
+    checks_per_hour: int = Field(default=200, ge=1)
+    # Agencies that checked an officer within this many days are notified of later final
+    # orders, sustained findings and separations under investigation.
+    notify_window_days: int = Field(default=365, ge=1)
+    # Webhook deliveries: attempts before giving up; the wait doubles from the first delay.
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_first_retry_seconds: float = Field(default=30, gt=0)
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
+    webhook_poll_seconds: float = Field(default=5, gt=0)
+
     db_pool_size: int = Field(default=10, ge=1)
     db_statement_timeout_ms: int = Field(default=15_000, ge=100)
 

@@ -4,7 +4,9 @@ graphql/operations, the command line, and a migration history that matches the m
 import asyncio
 from pathlib import Path
 
+import click
 import pytest
+import typer
 from graphql import OperationDefinitionNode, parse, validate
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
@@ -57,10 +59,24 @@ def test_private_fields_do_not_exist_in_the_public_schema():
         assert private not in printed, private
 
 
-@pytest.mark.parametrize("command", [
-    [], ["serve"], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["keys"], ["keys", "create"],
-    ["keys", "list"], ["keys", "revoke"], ["schema"], ["audit"], ["audit", "verify"],
-])
+def _commands(group: click.Command, path: list[str]) -> list[list[str]]:
+    """Every command and sub-command the CLI has, so a new one cannot skip ``--help``."""
+    found = [path]
+    for name, sub in getattr(group, "commands", {}).items():
+        found += _commands(sub, [*path, name])
+    return found
+
+
+COMMANDS = _commands(typer.main.get_command(app), [])
+
+
+def test_the_cli_lists_the_commands_the_readme_documents():
+    names = {" ".join(c) for c in COMMANDS}
+    assert {"serve", "db upgrade", "keys create", "schema", "audit verify", "checks evaluate",
+            "notifications deliver"} <= names
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "registry")
 def test_every_command_has_help(command: list[str]):
     result = CliRunner().invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output

@@ -10,10 +10,12 @@ from registry.agencies.schema import AgencyMutations, AgencyQueries
 from registry.agencies.types import Agency
 from registry.api import enums
 from registry.api.context import actor, ctx
+from registry.background_checks.schema import BackgroundCheckQueries
 from registry.cases.schema import CaseMutations, CaseQueries
 from registry.certifications.schema import CertificationMutations, CertificationQueries
 from registry.employment.schema import EmploymentMutations
 from registry.findings.schema import FindingMutations, FindingQueries
+from registry.notifications.schema import NotificationMutations, NotificationQueries
 from registry.officers.schema import OfficerMutations, OfficerQueries
 from registry.referrals.schema import ReferralMutations, ReferralQueries
 
@@ -27,7 +29,8 @@ class Me(graphene.ObjectType):
 
 
 class Query(AgencyQueries, OfficerQueries, CertificationQueries, FindingQueries,
-            ReferralQueries, CaseQueries, graphene.ObjectType):
+            ReferralQueries, CaseQueries, BackgroundCheckQueries, NotificationQueries,
+            graphene.ObjectType):
     me = graphene.Field(Me, required=True)
 
     @staticmethod
@@ -38,7 +41,8 @@ class Query(AgencyQueries, OfficerQueries, CertificationQueries, FindingQueries,
 
 
 class Mutation(AgencyMutations, OfficerMutations, CertificationMutations, EmploymentMutations,
-               FindingMutations, ReferralMutations, CaseMutations, graphene.ObjectType):
+               FindingMutations, ReferralMutations, CaseMutations, NotificationMutations,
+               graphene.ObjectType):
     pass
 
 

@@ -57,6 +57,7 @@ from registry.errors import (
 )
 from registry.keys.models import ApiKey, Role
 from registry.names import clean, text_field
+from registry.notifications import service as notifications
 from registry.officers import repository as officers
 from registry.referrals import service as referrals
 from registry.referrals.grounds import load_grounds
@@ -403,6 +404,8 @@ async def issue_final_order(
     await audit.record(session, actor=actor, operation="case.final_order", entity_type="case",
                        entity_id=case.id, after={**(snapshot(order) or {}),
                                                  "certifications": [str(c) for c in moved]})
+    await notifications.final_order(session=session, actor=actor, settings=settings, case=case,
+                                    order=order)
     return order
 
 

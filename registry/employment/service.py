@@ -15,6 +15,7 @@ from registry.employment.models import SeparationReason, Stint
 from registry.errors import Conflict, InvalidInput, NotFound, OverlappingStint
 from registry.keys.models import Role
 from registry.names import clean
+from registry.notifications import service as notifications
 from registry.officers import repository as officers
 from registry.referrals import service as referrals
 from registry.settings import Settings
@@ -120,6 +121,7 @@ async def report_separation(
                        entity_id=stint.id, before=before, after=stint)
     await referrals.evaluate_officer(session=session, actor=actor, settings=settings,
                                      officer_id=stint.officer_id)
+    await notifications.separated(session=session, actor=actor, settings=settings, stint=stint)
     return stint
 
 

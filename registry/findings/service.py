@@ -36,6 +36,7 @@ from registry.findings.models import (
 )
 from registry.keys.models import Role
 from registry.names import clean
+from registry.notifications import service as notifications
 from registry.officers import repository as officers
 from registry.referrals import service as referrals
 from registry.settings import Settings
@@ -225,6 +226,8 @@ async def report_finding(*, session: AsyncSession, actor: Actor, settings: Setti
                        entity_id=finding.id, after=finding)
     await referrals.evaluate_officer(session=session, actor=actor, settings=settings,
                                      officer_id=person)
+    await notifications.finding_sustained(session=session, actor=actor, settings=settings,
+                                          finding=finding)
     return finding
 
 
@@ -262,6 +265,8 @@ async def amend_finding(*, session: AsyncSession, actor: Actor, settings: Settin
                        entity_id=finding.id, before=before, after=finding)
     await referrals.evaluate_officer(session=session, actor=actor, settings=settings,
                                      officer_id=person)
+    await notifications.finding_sustained(session=session, actor=actor, settings=settings,
+                                          finding=finding, before=before)
     return finding
 
 
