@@ -178,13 +178,15 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
     raise RuntimeError("the server did not become healthy within 60 s")
 
 
-async def make_token(settings: Settings) -> str:
+async def make_token(settings: Settings, role: Role = Role.POST_STAFF,
+                     agency_ori: str | None = None) -> str:
     from registry.database import create_engine
 
     engine = create_engine(settings.database_url or "", settings)
     async with session_scope(engine) as session:
         _, token = await keys.create(session=session, actor=Actor.system("bench"),
-                                     role=Role.POST_STAFF, name="bench post_staff")
+                                     role=role, name=f"bench {role.value}",
+                                     agency_ori=agency_ori)
     await engine.dispose()
     return token
 

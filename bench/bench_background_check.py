@@ -1,0 +1,174 @@
+"""Benchmark: `backgroundCheck` over HTTP against the same SQL run directly, in one run.
+
+A mix of candidates drawn from the bench database: a third typed exactly as recorded (name
+and date of birth), a third with one realistic variant (nickname, misspelt surname, first
+initial, day and month swapped, swapped names, year of birth only), a third nobody in the
+registry. As in bench_api.py, every request is first run in-process to record the SQL it
+sends (key check, allowance, matching, the check's trail, the report's loaders); then the
+requests are timed over HTTP against `registry serve --workers N` on loopback, and the
+recorded statements are replayed with asyncpg on as many connections.
+
+    .venv/bin/python bench/bench_background_check.py --help
+"""
+
+import asyncio
+import os
+import random
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_api import (  # noqa: E402
+    Case,
+    free_port,
+    machine,
+    make_token,
+    record_sql,
+    start_server,
+    time_http,
+    time_sql,
+)
+
+from registry.background_checks.candidate import first_name_forms  # noqa: E402
+from registry.database import asyncpg_url, resolve_database_url  # noqa: E402
+from registry.keys.models import Role  # noqa: E402
+from registry.names import fold  # noqa: E402
+from registry.settings import Settings  # noqa: E402
+
+console = Console(width=150)
+QUERY = (ROOT / "graphql" / "operations" / "BackgroundCheck.graphql").read_text()
+NOBODY_FIRST = ("Zebulon", "Ottoline", "Thaddeus", "Perpetua", "Lysander", "Griselda")
+NOBODY_LAST = ("Quackenbush", "Vandersloot", "Oyelaran-Fitch", "Przybylski", "Nakashima-Berg")
+
+
+def _dob(r: Any) -> str | None:
+    if r["birth_day"]:
+        return f"{r['birth_year']:04d}-{r['birth_month']:02d}-{r['birth_day']:02d}"
+    return f"{r['birth_year']:04d}" if r["birth_year"] else None
+
+
+def _variant(rng: random.Random, r: Any) -> dict[str, Any]:
+    first, last, dob = r["first_name"], r["last_name"], _dob(r)
+    kind = rng.choice(("nickname", "surname typo", "initial", "transposed", "swapped", "year"))
+    if kind == "nickname":
+        others = [n for n in first_name_forms(fold(first)) if len(n) > 1 and n != fold(first)]
+        first = rng.choice(others).title() if others else first
+    elif kind == "surname typo" and len(last) > 3:
+        i = rng.randrange(1, len(last) - 1)
+        last = last[:i] + last[i + 1] + last[i] + last[i + 2:]
+    elif kind == "initial":
+        first = first[0] + "."
+    elif kind == "transposed" and r["birth_day"] and r["birth_day"] <= 12:
+        dob = f"{r['birth_year']:04d}-{r['birth_day']:02d}-{r['birth_month']:02d}"
+    elif kind == "swapped":
+        first, last = last, first
+    elif kind == "year" and r["birth_year"]:
+        dob = str(r["birth_year"])
+    return {"firstName": first, "lastName": last, "dateOfBirth": dob}
+
+
+async def sample_candidates(url: str, n: int, seed: int) -> list[Case]:
+    rng = random.Random(seed)
+    conn = await asyncpg.connect(asyncpg_url(url))
+    try:
+        total = await conn.fetchval("SELECT count(*) FROM officers")
+        if not total:
+            raise typer.BadParameter("the database has no officers; run bench/generate.py")
+        pct = min(100.0, 100.0 * n * 4 / total)
+        rows = await conn.fetch(
+            "SELECT first_name, last_name, birth_year, birth_month, birth_day FROM officers "
+            f"TABLESAMPLE SYSTEM ({pct}) REPEATABLE ({seed}) WHERE canonical_id = id "
+            f"LIMIT {n}")
+    finally:
+        await conn.close()
+    exact = [{"firstName": r["first_name"], "lastName": r["last_name"], "dateOfBirth": _dob(r)}
+             for r in rows[: n // 3]]
+    variant = [_variant(rng, r) for r in rows[n // 3: 2 * n // 3]]
+    nobody = [{"firstName": rng.choice(NOBODY_FIRST), "lastName": rng.choice(NOBODY_LAST),
+               "dateOfBirth": f"{rng.randint(1955, 2000)}-{rng.randint(1, 12):02d}-"
+                              f"{rng.randint(1, 28):02d}"} for _ in range(n - 2 * (n // 3))]
+
+    def case(name: str, candidates: list[dict[str, Any]]) -> Case:
+        return Case(name, QUERY, [{"candidate": {k: v for k, v in c.items() if v},
+                                   "purpose": "HIRING"} for c in candidates])
+
+    return [case("exact", exact), case("one variant", variant), case("not in registry", nobody),
+            case("mix", exact + variant + nobody)]
+
+
+async def _agency_ori(url: str) -> str:
+    conn = await asyncpg.connect(asyncpg_url(url))
+    try:
+        return await conn.fetchval("SELECT ori FROM agencies WHERE ori IS NOT NULL LIMIT 1")
+    finally:
+        await conn.close()
+
+
+def main(
+    requests: Annotated[int, typer.Option(help="Candidates (split in three kinds).")] = 600,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 4,
+    workers: Annotated[int, typer.Option(help="uvicorn workers.")] = 2,
+    database_url: Annotated[str | None, typer.Option(
+        help="Default: REGISTRY_DATABASE_URL, else the embedded server in ./.registry-bench")]
+    = None,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 13,
+) -> None:
+    """backgroundCheck over HTTP vs the same SQL run directly: p50/p95 and requests/s."""
+    # The benchmark runs far more checks than one key's hourly allowance.
+    os.environ["REGISTRY_CHECKS_PER_HOUR"] = str(10 * requests + 1000)
+    data_dir = Path(os.environ.get("REGISTRY_DATA_DIR", ROOT / ".registry-bench"))
+    settings = Settings(database_url=database_url or os.environ.get("REGISTRY_DATABASE_URL"),
+                        data_dir=data_dir)
+    url = resolve_database_url(settings)
+    token = asyncio.run(make_token(settings, Role.AGENCY, asyncio.run(_agency_ori(url))))
+    cases = asyncio.run(sample_candidates(url, requests, seed))
+    officers = asyncio.run(_count(url))
+    port = free_port()
+    server = start_server(url, port, workers)
+    table = Table(title=f"backgroundCheck: API vs direct SQL — {officers:,} officers — "
+                        f"{machine()}; {workers} uvicorn workers, {concurrency} in flight")
+    for column in ("candidates", "requests", "HTTP p50 ms", "HTTP p95 ms", "HTTP req/s",
+                   "SQL p50 ms", "SQL p95 ms", "SQL req/s", "p50 ratio", "p95 ratio"):
+        table.add_column(column)
+    try:
+        with Progress(console=console) as progress:
+            task = progress.add_task("benchmark", total=len(cases) * 3)
+            for case in cases:
+                recorded = asyncio.run(record_sql(settings, token, case))
+                progress.advance(task)
+                random.Random(seed).shuffle(case.variables)
+                http = asyncio.run(time_http(f"http://127.0.0.1:{port}", token, case,
+                                             concurrency))
+                progress.advance(task)
+                sql = asyncio.run(time_sql(url, recorded, concurrency))
+                progress.advance(task)
+                h, s = http.row(), sql.row()
+                table.add_row(case.name, str(len(case.variables)), *h, *s,
+                              f"{float(h[0]) / float(s[0]):.2f}x",
+                              f"{float(h[1]) / float(s[1]):.2f}x")
+    finally:
+        server.terminate()
+        server.wait(10)
+    console.print(table)
+
+
+async def _count(url: str) -> int:
+    conn = await asyncpg.connect(asyncpg_url(url))
+    try:
+        return await conn.fetchval("SELECT count(*) FROM officers")
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    typer.run(main)
