@@ -41,7 +41,7 @@ from registry.keys import service as keys  # noqa: E402
 from registry.keys.models import Role  # noqa: E402
 from registry.settings import Settings  # noqa: E402
 
-console = Console()
+console = Console(width=150)
 
 OFFICER = (ROOT / "graphql" / "operations" / "Officer.graphql").read_text()
 OFFICERS = (ROOT / "graphql" / "operations" / "Officers.graphql").read_text()
@@ -197,26 +197,12 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
-def main(
-    requests: Annotated[int, typer.Option(help="Requests per case.")] = 2000,
-    concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 8,
-    workers: Annotated[int, typer.Option(help="uvicorn workers.")] = 2,
-    database_url: Annotated[str | None, typer.Option(
-        help="Default: REGISTRY_DATABASE_URL, else the embedded server in ./.registry-bench")]
-    = None,
-    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 11,
-) -> None:
-    """GraphQL over HTTP vs the same SQL run directly: p50/p95 and requests/s per case."""
-    data_dir = Path(os.environ.get("REGISTRY_DATA_DIR", ROOT / ".registry-bench"))
-    settings = Settings(database_url=database_url or os.environ.get("REGISTRY_DATABASE_URL"),
-                        data_dir=data_dir)
-    url = resolve_database_url(settings)
-    token = asyncio.run(make_token(settings))
-    cases = asyncio.run(sample_cases(url, requests, seed))
-    officers = asyncio.run(_count(url))
+def compare(title: str, settings: Settings, url: str, token: str, cases: list[Case],
+            concurrency: int, workers: int, seed: int) -> Table:
+    """Time every case over HTTP against a server on loopback and as its recorded SQL."""
     port = free_port()
     server = start_server(url, port, workers)
-    table = Table(title=f"API vs direct SQL — {officers:,} officers — {machine()}; "
+    table = Table(title=f"{title} — {asyncio.run(_count(url)):,} officers — {machine()}; "
                         f"{workers} uvicorn workers, {concurrency} in flight")
     for column in ("case", "requests", "HTTP p50 ms", "HTTP p95 ms", "HTTP req/s",
                    "SQL p50 ms", "SQL p95 ms", "SQL req/s", "p50 ratio", "p95 ratio"):
@@ -235,12 +221,37 @@ def main(
                 progress.advance(task)
                 h, s = http.row(), sql.row()
                 table.add_row(case.name, str(len(case.variables)), *h, *s,
-                              f"{float(h[0]) / float(s[0]):.1f}x",
-                              f"{float(h[1]) / float(s[1]):.1f}x")
+                              f"{float(h[0]) / float(s[0]):.2f}x",
+                              f"{float(h[1]) / float(s[1]):.2f}x")
     finally:
         server.terminate()
         server.wait(10)
-    console.print(table)
+    return table
+
+
+def bench_settings(database_url: str | None) -> Settings:
+    """The bench database: the URL given, REGISTRY_DATABASE_URL, else ./.registry-bench."""
+    data_dir = Path(os.environ.get("REGISTRY_DATA_DIR", ROOT / ".registry-bench"))
+    return Settings(database_url=database_url or os.environ.get("REGISTRY_DATABASE_URL"),
+                    data_dir=data_dir)
+
+
+def main(
+    requests: Annotated[int, typer.Option(help="Requests per case.")] = 2000,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 8,
+    workers: Annotated[int, typer.Option(help="uvicorn workers.")] = 2,
+    database_url: Annotated[str | None, typer.Option(
+        help="Default: REGISTRY_DATABASE_URL, else the embedded server in ./.registry-bench")]
+    = None,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 11,
+) -> None:
+    """GraphQL over HTTP vs the same SQL run directly: p50/p95 and requests/s per case."""
+    settings = bench_settings(database_url)
+    url = resolve_database_url(settings)
+    token = asyncio.run(make_token(settings))
+    cases = asyncio.run(sample_cases(url, requests, seed))
+    console.print(compare("API vs direct SQL", settings, url, token, cases, concurrency,
+                          workers, seed))
 
 
 async def _count(url: str) -> int:

@@ -20,32 +20,18 @@ from typing import Annotated, Any
 
 import asyncpg
 import typer
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_api import (  # noqa: E402
-    Case,
-    free_port,
-    machine,
-    make_token,
-    record_sql,
-    start_server,
-    time_http,
-    time_sql,
-)
+from bench_api import Case, bench_settings, compare, console, make_token  # noqa: E402
 
 from registry.background_checks.candidate import first_name_forms  # noqa: E402
 from registry.database import asyncpg_url, resolve_database_url  # noqa: E402
 from registry.keys.models import Role  # noqa: E402
 from registry.names import fold  # noqa: E402
-from registry.settings import Settings  # noqa: E402
 
-console = Console(width=150)
 QUERY = (ROOT / "graphql" / "operations" / "BackgroundCheck.graphql").read_text()
 NOBODY_FIRST = ("Zebulon", "Ottoline", "Thaddeus", "Perpetua", "Lysander", "Griselda")
 NOBODY_LAST = ("Quackenbush", "Vandersloot", "Oyelaran-Fitch", "Przybylski", "Nakashima-Berg")
@@ -126,48 +112,12 @@ def main(
     """backgroundCheck over HTTP vs the same SQL run directly: p50/p95 and requests/s."""
     # The benchmark runs far more checks than one key's hourly allowance.
     os.environ["REGISTRY_CHECKS_PER_HOUR"] = str(10 * requests + 1000)
-    data_dir = Path(os.environ.get("REGISTRY_DATA_DIR", ROOT / ".registry-bench"))
-    settings = Settings(database_url=database_url or os.environ.get("REGISTRY_DATABASE_URL"),
-                        data_dir=data_dir)
+    settings = bench_settings(database_url)
     url = resolve_database_url(settings)
     token = asyncio.run(make_token(settings, Role.AGENCY, asyncio.run(_agency_ori(url))))
     cases = asyncio.run(sample_candidates(url, requests, seed))
-    officers = asyncio.run(_count(url))
-    port = free_port()
-    server = start_server(url, port, workers)
-    table = Table(title=f"backgroundCheck: API vs direct SQL — {officers:,} officers — "
-                        f"{machine()}; {workers} uvicorn workers, {concurrency} in flight")
-    for column in ("candidates", "requests", "HTTP p50 ms", "HTTP p95 ms", "HTTP req/s",
-                   "SQL p50 ms", "SQL p95 ms", "SQL req/s", "p50 ratio", "p95 ratio"):
-        table.add_column(column)
-    try:
-        with Progress(console=console) as progress:
-            task = progress.add_task("benchmark", total=len(cases) * 3)
-            for case in cases:
-                recorded = asyncio.run(record_sql(settings, token, case))
-                progress.advance(task)
-                random.Random(seed).shuffle(case.variables)
-                http = asyncio.run(time_http(f"http://127.0.0.1:{port}", token, case,
-                                             concurrency))
-                progress.advance(task)
-                sql = asyncio.run(time_sql(url, recorded, concurrency))
-                progress.advance(task)
-                h, s = http.row(), sql.row()
-                table.add_row(case.name, str(len(case.variables)), *h, *s,
-                              f"{float(h[0]) / float(s[0]):.2f}x",
-                              f"{float(h[1]) / float(s[1]):.2f}x")
-    finally:
-        server.terminate()
-        server.wait(10)
-    console.print(table)
-
-
-async def _count(url: str) -> int:
-    conn = await asyncpg.connect(asyncpg_url(url))
-    try:
-        return await conn.fetchval("SELECT count(*) FROM officers")
-    finally:
-        await conn.close()
+    console.print(compare("backgroundCheck: API vs direct SQL", settings, url, token, cases,
+                          concurrency, workers, seed))
 
 
 if __name__ == "__main__":
