@@ -7,12 +7,12 @@ With no ``REGISTRY_DATABASE_URL`` the registry runs its own PostgreSQL from the
 import logging
 import os
 import warnings
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CursorResult, make_url, text
+from sqlalchemy import ARRAY, CursorResult, any_, bindparam, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -111,6 +111,13 @@ async def session_scope(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+def any_of(column: Any, values: Iterable[Any]) -> Any:
+    """``column = ANY($1)`` with the values as one array parameter. ``IN (...)`` renders one
+    bind per value, so every list length is a new statement for the server to prepare and
+    for SQLAlchemy to compile; the array keeps one statement whatever the count."""
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
 
 
 async def run_sql(session: AsyncSession, sql: str, params: Mapping[str, Any] | None = None

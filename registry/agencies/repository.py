@@ -8,6 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.agencies.models import Agency
+from registry.database import any_of
 
 
 async def get(session: AsyncSession, agency_id: uuid.UUID) -> Agency | None:
@@ -15,7 +16,7 @@ async def get(session: AsyncSession, agency_id: uuid.UUID) -> Agency | None:
 
 
 async def get_many(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Agency]:
-    return list((await session.exec(select(Agency).where(col(Agency.id).in_(ids)))).all())
+    return list((await session.exec(select(Agency).where(any_of(col(Agency.id), ids)))).all())
 
 
 async def get_by_ori(session: AsyncSession, ori: str) -> Agency | None:

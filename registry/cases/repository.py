@@ -19,7 +19,7 @@ from registry.cases.models import (
     Hearing,
     Vote,
 )
-from registry.database import run_sql
+from registry.database import any_of, run_sql
 from registry.officers.models import Officer
 
 
@@ -35,7 +35,7 @@ async def get(session: AsyncSession, case_id: uuid.UUID, *, for_update: bool = F
 
 
 async def get_many(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Case]:
-    return list((await session.exec(select(Case).where(col(Case.id).in_(ids)))).all())
+    return list((await session.exec(select(Case).where(any_of(col(Case.id), ids)))).all())
 
 
 @dataclass
@@ -60,7 +60,7 @@ async def page(session: AsyncSession, *, limit: int, after: tuple[datetime, uuid
 
 
 async def of_records(session: AsyncSession, record_ids: Sequence[uuid.UUID]) -> list[Case]:
-    stmt = (select(Case).where(col(Case.officer_id).in_(record_ids))
+    stmt = (select(Case).where(any_of(col(Case.officer_id), record_ids))
             .order_by(Case.opened_at, Case.id))  # type: ignore[arg-type]
     return list((await session.exec(stmt)).all())
 
@@ -68,14 +68,14 @@ async def of_records(session: AsyncSession, record_ids: Sequence[uuid.UUID]) -> 
 async def actions_of_records(session: AsyncSession, record_ids: Sequence[uuid.UUID]
                              ) -> list[DecertificationAction]:
     stmt = (select(DecertificationAction)
-            .where(col(DecertificationAction.officer_id).in_(record_ids))
+            .where(any_of(col(DecertificationAction.officer_id), record_ids))
             .order_by(DecertificationAction.recorded_at, DecertificationAction.id))  # type: ignore[arg-type]
     return list((await session.exec(stmt)).all())
 
 
 async def _of_cases(session: AsyncSession, model: type, case_ids: Sequence[uuid.UUID],
                     *order: object) -> list:
-    stmt = select(model).where(col(model.case_id).in_(case_ids)).order_by(*order)  # type: ignore[attr-defined]
+    stmt = select(model).where(any_of(col(model.case_id), case_ids)).order_by(*order)  # type: ignore[attr-defined]
     return list((await session.exec(stmt)).all())
 
 
@@ -142,7 +142,7 @@ async def member_of_key(session: AsyncSession, key_id: uuid.UUID) -> BoardMember
 
 
 async def members_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[BoardMember]:
-    stmt = select(BoardMember).where(col(BoardMember.id).in_(ids))
+    stmt = select(BoardMember).where(any_of(col(BoardMember.id), ids))
     return list((await session.exec(stmt)).all())
 
 

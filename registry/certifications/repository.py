@@ -7,6 +7,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.certifications.models import Certification, StatusEvent
+from registry.database import any_of
 from registry.officers import repository as officers
 
 
@@ -28,12 +29,12 @@ async def events_of(
 ) -> list[StatusEvent]:
     stmt = (
         select(StatusEvent)
-        .where(col(StatusEvent.certification_id).in_(certification_ids))
+        .where(any_of(col(StatusEvent.certification_id), certification_ids))
         .order_by(StatusEvent.effective_on, StatusEvent.recorded_at, StatusEvent.id)
     )
     return list((await session.exec(stmt)).all())
 
 
 async def get_many(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Certification]:
-    stmt = select(Certification).where(col(Certification.id).in_(ids))
+    stmt = select(Certification).where(any_of(col(Certification.id), ids))
     return list((await session.exec(stmt)).all())

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from registry.database import run_sql
+from registry.database import any_of, run_sql
 from registry.findings.models import Conviction, Finding
 
 
@@ -51,14 +51,14 @@ async def separated_by(session: AsyncSession, person_id: uuid.UUID, agency_id: u
 
 
 async def of_records(session: AsyncSession, record_ids: Sequence[uuid.UUID]) -> list[Finding]:
-    stmt = (select(Finding).where(col(Finding.officer_id).in_(record_ids))
+    stmt = (select(Finding).where(any_of(col(Finding.officer_id), record_ids))
             .order_by(Finding.incident_on, Finding.id))
     return list((await session.exec(stmt)).all())
 
 
 async def convictions_of_records(session: AsyncSession, record_ids: Sequence[uuid.UUID]
                                  ) -> list[Conviction]:
-    stmt = (select(Conviction).where(col(Conviction.officer_id).in_(record_ids))
+    stmt = (select(Conviction).where(any_of(col(Conviction.officer_id), record_ids))
             .order_by(Conviction.convicted_on, Conviction.id))
     return list((await session.exec(stmt)).all())
 

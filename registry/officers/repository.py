@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.certifications.models import Certification
-from registry.database import run_sql
+from registry.database import any_of, run_sql
 from registry.employment.models import Stint
 from registry.officers.models import IdentityEvent, Officer, OfficerName, SourceRecord
 
@@ -27,7 +27,7 @@ async def get_people(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Of
     """The people behind ``ids``: a merged record resolves to its survivor."""
     stmt = select(Officer).where(
         col(Officer.id).in_(
-            select(Officer.canonical_id).where(col(Officer.id).in_(ids)).scalar_subquery()
+            select(Officer.canonical_id).where(any_of(col(Officer.id), ids)).scalar_subquery()
         )
     )
     return list((await session.exec(stmt)).all())
@@ -39,7 +39,7 @@ async def records_of_people(
     """Every officer record that now belongs to each person (itself and what merged into it)."""
     rows = await session.exec(
         select(Officer.canonical_id, Officer.id)
-        .where(col(Officer.canonical_id).in_(person_ids))
+        .where(any_of(col(Officer.canonical_id), person_ids))
         .order_by(Officer.id)
     )
     out: dict[uuid.UUID, list[uuid.UUID]] = {p: [] for p in person_ids}
@@ -105,7 +105,7 @@ async def page(
 async def names_of(
     session: AsyncSession, record_ids: Sequence[uuid.UUID]
 ) -> list[OfficerName]:
-    stmt = select(OfficerName).where(col(OfficerName.officer_id).in_(record_ids)).order_by(
+    stmt = select(OfficerName).where(any_of(col(OfficerName.officer_id), record_ids)).order_by(
         OfficerName.recorded_at
     )
     return list((await session.exec(stmt)).all())
@@ -114,7 +114,7 @@ async def names_of(
 async def source_records_of(
     session: AsyncSession, record_ids: Sequence[uuid.UUID]
 ) -> list[SourceRecord]:
-    stmt = select(SourceRecord).where(col(SourceRecord.officer_id).in_(record_ids)).order_by(
+    stmt = select(SourceRecord).where(any_of(col(SourceRecord.officer_id), record_ids)).order_by(
         SourceRecord.recorded_at
     )
     return list((await session.exec(stmt)).all())
@@ -125,8 +125,8 @@ async def identity_events_of(
 ) -> list[IdentityEvent]:
     stmt = (
         select(IdentityEvent)
-        .where(col(IdentityEvent.survivor_id).in_(record_ids)
-               | col(IdentityEvent.merged_id).in_(record_ids))
+        .where(any_of(col(IdentityEvent.survivor_id), record_ids)
+               | any_of(col(IdentityEvent.merged_id), record_ids))
         .order_by(IdentityEvent.recorded_at)
     )
     return list((await session.exec(stmt)).all())
@@ -147,7 +147,7 @@ async def attached_to_people(
     stmt = (
         select(record.canonical_id, model)
         .join(record, record.id == model.officer_id)  # type: ignore[attr-defined]
-        .where(col(record.canonical_id).in_(person_ids))
+        .where(any_of(col(record.canonical_id), person_ids))
         .order_by(*order_by)
     )
     return [(p, row) for p, row in (await session.exec(stmt)).all()]

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import registry.cases.models  # noqa: F401  (referrals.case_id references cases: map it)
-from registry.database import run_sql
+from registry.database import any_of, run_sql
 from registry.employment.models import Stint
 from registry.findings.models import Conviction, Finding
 from registry.referrals.grounds import Ground
@@ -183,7 +183,7 @@ async def get(session: AsyncSession, referral_id: uuid.UUID, *, for_update: bool
 
 async def get_many(session: AsyncSession, ids: Sequence[uuid.UUID], *,
                    for_update: bool = False) -> list[Referral]:
-    stmt = select(Referral).where(col(Referral.id).in_(ids)).order_by(Referral.id)
+    stmt = select(Referral).where(any_of(col(Referral.id), ids)).order_by(Referral.id)
     if for_update:
         stmt = stmt.with_for_update()
     return list((await session.exec(stmt)).all())
@@ -202,14 +202,14 @@ async def page(session: AsyncSession, *, status: str | None, limit: int,
 
 
 async def findings_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Finding]:
-    return list((await session.exec(select(Finding).where(col(Finding.id).in_(ids)))).all())
+    return list((await session.exec(select(Finding).where(any_of(col(Finding.id), ids)))).all())
 
 
 async def stints_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Stint]:
-    return list((await session.exec(select(Stint).where(col(Stint.id).in_(ids)))).all())
+    return list((await session.exec(select(Stint).where(any_of(col(Stint.id), ids)))).all())
 
 
 async def convictions_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]
                              ) -> list[Conviction]:
-    return list((await session.exec(select(Conviction).where(col(Conviction.id).in_(ids)))
+    return list((await session.exec(select(Conviction).where(any_of(col(Conviction.id), ids)))
                  ).all())
