@@ -117,26 +117,30 @@ def upgrade() -> None:
       RETURN added;
     END $$;
 
+    -- ``= ANY(ARRAY(...))`` rather than ``IN (SELECT ...)``: the planner cannot estimate a
+    -- transition table and otherwise scans all of officers and officer_names per statement.
     CREATE FUNCTION match_keys_of_new_officers() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       INSERT INTO match_keys SELECT * FROM match_key_source
-      WHERE officer_id IN (SELECT id FROM changed);
+      WHERE officer_id = ANY(ARRAY(SELECT id FROM changed));
       RETURN NULL;
     END $$;
 
     CREATE FUNCTION match_keys_of_changed_officers() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+      ids uuid[] := ARRAY(SELECT id FROM changed);
     BEGIN
-      DELETE FROM match_keys WHERE officer_id IN (SELECT id FROM changed);
-      INSERT INTO match_keys SELECT * FROM match_key_source
-      WHERE officer_id IN (SELECT id FROM changed);
+      DELETE FROM match_keys WHERE officer_id = ANY(ids);
+      INSERT INTO match_keys SELECT * FROM match_key_source WHERE officer_id = ANY(ids);
       RETURN NULL;
     END $$;
 
     CREATE FUNCTION match_keys_of_changed_names() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+      ids uuid[] := ARRAY(SELECT DISTINCT officer_id FROM changed);
     BEGIN
-      DELETE FROM match_keys WHERE officer_id IN (SELECT officer_id FROM changed);
-      INSERT INTO match_keys SELECT * FROM match_key_source
-      WHERE officer_id IN (SELECT officer_id FROM changed);
+      DELETE FROM match_keys WHERE officer_id = ANY(ids);
+      INSERT INTO match_keys SELECT * FROM match_key_source WHERE officer_id = ANY(ids);
       RETURN NULL;
     END $$;
 
