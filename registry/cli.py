@@ -14,12 +14,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import ProgrammingError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from loaders.cli import load_app
 from registry.actors import Actor
 from registry.database import create_engine, resolve_database_url, session_scope
 from registry.errors import RegistryError
 from registry.keys.models import ApiKey, Role
+from registry.ndi.cli import ndi_app
 from registry.settings import Settings, get_settings
 
 app = typer.Typer(help="Officer certification registry: a POST board's system of record.",
@@ -33,6 +36,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(ndi_app, name="ndi")
+app.add_typer(load_app, name="load")
 
 T = TypeVar("T")
 console = Console()
@@ -57,10 +62,18 @@ def _fail(message: str) -> None:
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
+    # Starting the embedded server runs its own event loop: do it before entering ours.
+    resolve_database_url(_settings())
     try:
         return asyncio.run(coro)
     except RegistryError as e:
         err.print(f"[red]error:[/red] {e.message}")
+        raise typer.Exit(1) from None
+    except ProgrammingError as e:
+        if "does not exist" not in str(e):
+            raise
+        err.print("[red]error:[/red] the database has no registry tables yet; run "
+                  "`registry db upgrade` (or `registry serve`, which migrates) first.")
         raise typer.Exit(1) from None
 
 

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +19,25 @@ class Settings(BaseSettings):
     # The state whose POST board runs this registry (two-letter code).
     state: str = "VA"
     board_name: str = "Criminal Justice Services Board"
+
+    # The NDI (registry/ndi/): who certifies and whom to call, as every exported record says
+    # (unset: derived from the board's name and state); whether "under investigation" records
+    # may be sent; the score above which an imported record of another state is attached to a
+    # person by name and an exact date of birth (registry/ndi/service.py); the most records
+    # the submitNdiExport mutation returns (larger exports: `registry ndi export`).
+    ndi_certifying_authority: str | None = None
+    ndi_contact: str | None = None
+    ndi_under_investigation: bool = False
+    ndi_attach_threshold: float = Field(default=0.85, ge=0, le=1)
+    ndi_graphql_max_records: int = Field(default=5_000, ge=1)
+
+    @model_validator(mode="after")
+    def _ndi_defaults(self) -> "Settings":
+        if not self.ndi_certifying_authority:
+            self.ndi_certifying_authority = f"{self.board_name} ({self.state})"
+        if not self.ndi_contact:
+            self.ndi_contact = f"{self.board_name} ({self.state}), certification staff"
+        return self
 
     # GraphQL request limits: checked before anything executes.
     max_document_bytes: int = Field(default=32_000, ge=256)
@@ -45,6 +64,9 @@ class Settings(BaseSettings):
     # below the threshold are not reported; pg_trgm similarity below the floor is no evidence.
     match_threshold: float = Field(default=0.5, ge=0, le=1)
     match_trigram_floor: float = Field(default=0.3, ge=0, le=1)
+    # Loaders (loaders/resolve.py) attach a row without a source id to an existing person
+    # only at this score or above (or on a name with a stint at the same agency).
+    load_match_threshold: float = Field(default=0.9, ge=0, le=1)
     match_limit: int = Field(default=10, ge=1, le=100)
     # Checks one API key may run per rolling hour.
     checks_per_hour: int = Field(default=200, ge=1)
@@ -56,6 +78,19 @@ class Settings(BaseSettings):
     webhook_first_retry_seconds: float = Field(default=30, gt=0)
     webhook_timeout_seconds: float = Field(default=10, gt=0)
     webhook_poll_seconds: float = Field(default=5, gt=0)
+
+    # The public transparency site and /public/graphql (registry/transparency/).
+    # Whether state law makes officers' employment (agencies, years served) public.
+    public_employment: bool = True
+    # Requests one client address may make, in the `limits` library's notation ("120/minute",
+    # "10/second;300/hour"); counted per worker process (in memory).
+    public_rate_limit: str = "120/minute"
+    # How long browsers and shared caches may keep public GET answers and pages.
+    public_cache_seconds: int = Field(default=60, ge=0, le=86_400)
+    # Largest estimated cost of one public GraphQL operation (registry/transparency/cost.py).
+    public_max_cost: int = Field(default=20_000, ge=10)
+    # Connections of the public side's own asyncpg pool, per worker process.
+    public_db_pool_size: int = Field(default=10, ge=1, le=100)
 
     db_pool_size: int = Field(default=10, ge=1)
     db_statement_timeout_ms: int = Field(default=15_000, ge=100)

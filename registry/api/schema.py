@@ -15,6 +15,7 @@ from registry.cases.schema import CaseMutations, CaseQueries
 from registry.certifications.schema import CertificationMutations, CertificationQueries
 from registry.employment.schema import EmploymentMutations
 from registry.findings.schema import FindingMutations, FindingQueries
+from registry.ndi.schema import NdiMutations, NdiQueries
 from registry.notifications.schema import NotificationMutations, NotificationQueries
 from registry.officers.schema import OfficerMutations, OfficerQueries
 from registry.referrals.schema import ReferralMutations, ReferralQueries
@@ -30,7 +31,7 @@ class Me(graphene.ObjectType):
 
 class Query(AgencyQueries, OfficerQueries, CertificationQueries, FindingQueries,
             ReferralQueries, CaseQueries, BackgroundCheckQueries, NotificationQueries,
-            graphene.ObjectType):
+            NdiQueries, graphene.ObjectType):
     me = graphene.Field(Me, required=True)
 
     @staticmethod
@@ -42,7 +43,7 @@ class Query(AgencyQueries, OfficerQueries, CertificationQueries, FindingQueries,
 
 class Mutation(AgencyMutations, OfficerMutations, CertificationMutations, EmploymentMutations,
                FindingMutations, ReferralMutations, CaseMutations, NotificationMutations,
-               graphene.ObjectType):
+               NdiMutations, graphene.ObjectType):
     pass
 
 

@@ -2,7 +2,8 @@
 
 Blocking (which records are looked at), all through indexes on ``match_keys`` and
 ``certifications``, never a scan of every officer:
-  1. a certificate number given by the candidate (state and number, case-insensitive);
+  1. a certificate number given by the candidate (state and number, case-insensitive), on a
+     certification or on another state's NDI record (``external_actions``);
   2. a full date of birth as entered and with day and month swapped: this block alone finds
      any spelling of the name;
   3. a surname's phonetic code (double metaphone of each surname token, so "Garcia-Lopez" is
@@ -129,6 +130,13 @@ cert AS (
   SELECT o.canonical_id AS person_id FROM certifications c JOIN officers o ON o.id = c.officer_id
   WHERE registry_certificate_key(c.number) = ANY(CAST(:numbers AS text[]))
     AND c.state || ' ' || registry_certificate_key(c.number)
+        = ANY(CAST(:certificates AS text[]))
+  UNION
+  -- Another state's NDI record (registry/ndi) names its certificate too.
+  SELECT o.canonical_id FROM external_actions x JOIN officers o ON o.id = x.officer_id
+  WHERE x.certificate_number IS NOT NULL
+    AND registry_certificate_key(x.certificate_number) = ANY(CAST(:numbers AS text[]))
+    AND x.contributing_state || ' ' || registry_certificate_key(x.certificate_number)
         = ANY(CAST(:certificates AS text[]))
 ),
 persons AS (

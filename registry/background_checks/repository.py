@@ -85,7 +85,10 @@ async def page_checks(session: AsyncSession, *, agency_id: uuid.UUID | None,
 FLAGS_SQL = """
 SELECT p.person_id,
   EXISTS (SELECT 1 FROM certifications c WHERE c.officer_id = ANY(p.records)
-          AND c.status IN ('revoked', 'surrendered')) AS decertified,
+          AND c.status IN ('revoked', 'surrendered'))
+  OR EXISTS (SELECT 1 FROM external_actions x WHERE x.officer_id = ANY(p.records)
+             AND NOT x.rescinded AND x.action_type IN ('revocation', 'surrender'))
+    AS decertified,
   EXISTS (SELECT 1 FROM stints s WHERE s.officer_id = ANY(p.records)
           AND s.separation_reason IN ('terminated', 'resigned_in_lieu_of_termination'))
     AS terminated,

@@ -112,6 +112,10 @@ class Officer(graphene.ObjectType):
     decertification_actions = graphene.List(
         graphene.NonNull(DecertificationAction), required=True,
         description="Final orders, appeal outcomes and reinstatements (public facts).")
+    external_actions = graphene.List(
+        graphene.NonNull("registry.ndi.types.ExternalAction"), required=True,
+        description="Other states' actions read from their NDI files, rescinded ones "
+                    "included (see each one's attachedBy).")
     record_ids = graphene.List(graphene.NonNull(graphene.ID), required=True,
                                description="This person's officer records: its own id and "
                                            "those merged into it.")
@@ -187,6 +191,12 @@ class Officer(graphene.ObjectType):
         if isinstance(root, AsOf):
             return [a for a in rows if a.recorded_at <= root.at]
         return rows
+
+    @staticmethod
+    async def resolve_external_actions(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
+        from registry.ndi.dataloaders import external_actions_of
+
+        return await external_actions_of(info, root)
 
     @staticmethod
     async def resolve_identity_events(root: OfficerRow, info: GraphQLResolveInfo) -> Any:

@@ -1,0 +1,248 @@
+"""SQL of the NDI: which records an export sends (and as what), their rows, the submission
+ledger, and the external actions read from other states' files.
+
+Export records. Each final order that acted (revocation, suspension, surrender, denial; not
+"no action") is one NDI record per certificate it moved: its decertification action is the
+record's root, and the record id is ``<state>-<root action id>``. The later actions of the same
+case and certificate belong to that record: an appeal upheld or overturned (same case and
+certificate) and a reinstatement (same certificate, the latest final order before it). A
+record's type:
+  - rescind: an appeal overturned it or the certificate was reinstated (and it was sent
+    before; a record taken back before it was ever sent is never sent at all);
+  - new: never sent;
+  - update: sent before, and since then an action of it was recorded (an appeal upheld) or
+    the person's record (name, date of birth, other names, a merge) or the certificate changed.
+``since_last`` sends the records with an action no submission has carried, or changed since
+their last submission; ``all`` sends every record that still means something to the NDI. A
+suspension that ended by itself is not a change: the record carries its end date.
+"""
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+LOCK_KEY = 7_263_401  # pg_advisory_xact_lock: one export at a time
+
+BATCH_SQL = """
+CREATE TEMP TABLE ndi_export_batch ON COMMIT DROP AS
+WITH roots AS (
+  SELECT a.id, a.officer_id, a.case_id, a.certification_id, a.effective_on, a.recorded_at
+  FROM decertification_actions a
+  WHERE a.kind = 'final_order'
+    AND a.outcome IN ('revocation', 'suspension', 'surrender', 'denial')
+),
+-- Appeal outcomes and reinstatements, each with the record (root) it belongs to.
+later AS (
+  SELECT r.id AS root_id, a.id, a.kind, a.effective_on, a.recorded_at
+  FROM decertification_actions a
+  JOIN roots r ON r.case_id = a.case_id
+              AND r.certification_id IS NOT DISTINCT FROM a.certification_id
+  WHERE a.kind IN ('appeal_upheld', 'appeal_overturned')
+  UNION ALL
+  (SELECT DISTINCT ON (a.id) r.id, a.id, a.kind, a.effective_on, a.recorded_at
+   FROM decertification_actions a
+   JOIN roots r ON r.certification_id = a.certification_id
+               AND (a.case_id IS NULL OR r.case_id = a.case_id)
+               AND r.effective_on <= a.effective_on
+   WHERE a.kind = 'reinstatement'
+   ORDER BY a.id, r.effective_on DESC, r.recorded_at DESC)
+),
+later_by_root AS (
+  SELECT l.root_id, array_agg(l.id ORDER BY l.recorded_at, l.id) AS later_ids,
+         bool_or(NOT EXISTS (SELECT 1 FROM ndi_submission_records s WHERE s.action_id = l.id))
+           AS later_unsent,
+         min(l.effective_on) FILTER (WHERE l.kind IN ('appeal_overturned', 'reinstatement'))
+           AS rescinded_on,
+         (array_agg(l.kind ORDER BY l.effective_on, l.recorded_at)
+            FILTER (WHERE l.kind IN ('appeal_overturned', 'reinstatement')))[1] AS rescind_kind
+  FROM later l GROUP BY l.root_id
+),
+-- Every submission that carried a record carried its root action: when it was last sent,
+-- and whether it was sent as a rescind.
+sent AS (
+  SELECT s.action_id AS root_id, max(sub.recorded_at) AS last_sent_at,
+         bool_or(s.record_type = 'rescind') AS rescind_sent
+  FROM ndi_submission_records s JOIN ndi_submissions sub ON sub.id = s.submission_id
+  GROUP BY s.action_id
+),
+typed AS (
+  SELECT r.id AS root_id, r.officer_id, r.certification_id, r.recorded_at, l.later_ids,
+         l.rescinded_on, l.rescind_kind, g.last_sent_at,
+         coalesce(g.rescind_sent, false) AS rescind_sent,
+         g.root_id IS NULL OR coalesce(l.later_unsent, false) AS unsent
+  FROM roots r
+  LEFT JOIN later_by_root l ON l.root_id = r.id
+  LEFT JOIN sent g ON g.root_id = r.id
+  -- Taken back before it was ever sent: the NDI never has to hear of it.
+  WHERE NOT (l.rescinded_on IS NOT NULL AND g.last_sent_at IS NULL)
+)
+SELECT row_number() OVER (ORDER BY t.recorded_at, t.root_id) AS seq, t.root_id,
+       o.canonical_id AS person_id, t.certification_id,
+       CASE WHEN t.rescinded_on IS NOT NULL THEN 'rescind'
+            WHEN t.last_sent_at IS NULL THEN 'new'
+            ELSE 'update' END AS record_type,
+       t.later_ids, t.rescinded_on, t.rescind_kind
+FROM typed t JOIN officers o ON o.id = t.officer_id
+WHERE $1  -- all
+   OR (NOT t.rescind_sent AND (t.unsent OR (
+         t.rescinded_on IS NULL AND t.last_sent_at IS NOT NULL AND (
+           EXISTS (SELECT 1 FROM officers x
+                   WHERE x.canonical_id = o.canonical_id AND x.recorded_at > t.last_sent_at)
+           OR EXISTS (SELECT 1 FROM officer_names n JOIN officers x ON x.id = n.officer_id
+                      WHERE x.canonical_id = o.canonical_id
+                        AND n.recorded_at > t.last_sent_at)
+           OR EXISTS (SELECT 1 FROM certifications c
+                      WHERE c.id = t.certification_id AND c.recorded_at > t.last_sent_at)))))
+"""
+
+# One row per record of the batch, in the ExportRow's field order (registry/ndi/layout.py).
+# Hash joins over the batch, and the other names of its people in one aggregate (not a
+# subquery per row), so that a large export reads each table once. No ORDER BY: rows stream
+# as the joins produce them (a sort would hold every row back until the last one), and an
+# NDI file's records have no order.
+EXPORT_ROWS = """
+SELECT CAST($1 AS text) || '-' || b.root_id AS record_id, b.record_type,
+       p.first_name, p.middle_name, p.last_name, p.suffix,
+       coalesce(al.names, '{}') AS other_names,
+       p.birth_year, p.birth_month, p.birth_day, p.post_id,
+       c.number AS certificate_number, a.outcome, a.effective_on, a.until_on, a.grounds,
+       b.rescinded_on, b.rescind_kind
+FROM ndi_export_batch b
+JOIN decertification_actions a ON a.id = b.root_id
+JOIN officers p ON p.id = b.person_id
+LEFT JOIN certifications c ON c.id = b.certification_id
+LEFT JOIN (
+  SELECT x.person_id,
+         array_agg(ARRAY[x.last_name, x.first_name, x.middle_name]
+                   ORDER BY x.src, x.recorded_at, x.last_name, x.first_name) AS names
+  FROM (
+    -- The person's own other names, and the names of records merged into them (few) with
+    -- those records' other names.
+    SELECT n.officer_id AS person_id, n.last_name, n.first_name, n.middle_name,
+           n.recorded_at, 1 AS src
+    FROM officer_names n WHERE n.officer_id IN (SELECT person_id FROM ndi_export_batch)
+    UNION ALL
+    SELECT m.canonical_id, m.last_name, m.first_name, m.middle_name, m.recorded_at, 2
+    FROM officers m
+    WHERE m.merged_into_id IS NOT NULL AND m.canonical_id <> m.id
+      AND m.canonical_id IN (SELECT person_id FROM ndi_export_batch)
+    UNION ALL
+    SELECT m.canonical_id, n.last_name, n.first_name, n.middle_name, n.recorded_at, 3
+    FROM officers m JOIN officer_names n ON n.officer_id = m.id
+    WHERE m.merged_into_id IS NOT NULL AND m.canonical_id <> m.id
+      AND m.canonical_id IN (SELECT person_id FROM ndi_export_batch)
+  ) x
+  GROUP BY x.person_id
+) al ON al.person_id = b.person_id
+"""
+
+
+async def lock_exports(conn: asyncpg.Connection) -> None:
+    """Exports run one at a time: two at once would both send the same new actions."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
+
+
+async def create_batch(conn: asyncpg.Connection, *, everything: bool) -> dict[str, int]:
+    """Pick the records of this export into ``ndi_export_batch``; their count by type."""
+    await conn.execute("DROP TABLE IF EXISTS pg_temp.ndi_export_batch")
+    await conn.execute(BATCH_SQL, everything)
+    await conn.execute("ANALYZE ndi_export_batch")
+    rows = await conn.fetch("SELECT record_type, count(*) AS n FROM ndi_export_batch "
+                            "GROUP BY record_type")
+    return {r["record_type"]: r["n"] for r in rows}
+
+
+async def record_submission(conn: asyncpg.Connection, *, submission_id: uuid.UUID,
+                            state: str, layout_version: str, scope: str, file_name: str | None,
+                            file_sha256: str, records: int, recorded_by: str) -> Any:
+    """The ledger: the submission, and every action of every record it carried."""
+    row = await conn.fetchrow(
+        """INSERT INTO ndi_submissions (id, layout_version, scope, file_name, file_sha256,
+             records, recorded_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *""",
+        submission_id, layout_version, scope, file_name, file_sha256, records, recorded_by)
+    await conn.execute(
+        """INSERT INTO ndi_submission_records (submission_id, action_id, record_id, record_type)
+           SELECT $1, x.action_id, CAST($2 AS text) || '-' || b.root_id, b.record_type
+           FROM ndi_export_batch b,
+                unnest(b.root_id || coalesce(b.later_ids, '{}')) AS x(action_id)""",
+        submission_id, state)
+    return row
+
+
+SUBMISSION_COLUMNS = """s.id, s.layout_version, s.scope, s.file_name, s.file_sha256, s.records,
+  s.recorded_at, s.recorded_by,
+  (SELECT count(DISTINCT r.record_id) FROM ndi_submission_records r
+   WHERE r.submission_id = s.id AND r.record_type = 'new') AS new_records,
+  (SELECT count(DISTINCT r.record_id) FROM ndi_submission_records r
+   WHERE r.submission_id = s.id AND r.record_type = 'update') AS updates,
+  (SELECT count(DISTINCT r.record_id) FROM ndi_submission_records r
+   WHERE r.submission_id = s.id AND r.record_type = 'rescind') AS rescinds"""
+
+
+def submissions_sql(after: bool) -> str:
+    return (f"SELECT {SUBMISSION_COLUMNS} FROM ndi_submissions s "
+            + ("WHERE (s.recorded_at, s.id) < (:after_at, :after_id) " if after else "")
+            + "ORDER BY s.recorded_at DESC, s.id DESC LIMIT :limit")
+
+
+
+# --- external actions (other states' records) -----------------------------------------------------
+
+EXTERNAL_COLUMNS = """id, contributing_state, record_id, record_type, officer_id, attached_by,
+  match_score, certifying_authority, verification_contact, first_name, middle_name, last_name,
+  suffix, aliases, birth_year, birth_month, birth_day, certificate_number, action_type,
+  action_date, suspension_start, suspension_end, reason_category, rescinded, load_run_id, raw,
+  version, recorded_at, recorded_by, change_reason"""
+
+EXTERNAL_OF_RECORDS = f"""SELECT {EXTERNAL_COLUMNS} FROM external_actions
+WHERE officer_id = ANY(:records) ORDER BY action_date, contributing_state, record_id"""
+
+EXTERNAL_OF_RECORDS_AS_OF = f"""SELECT * FROM (
+  SELECT {EXTERNAL_COLUMNS} FROM external_actions
+  WHERE officer_id = ANY(:records) AND recorded_at <= :at
+  UNION ALL
+  SELECT {EXTERNAL_COLUMNS} FROM external_actions_history
+  WHERE officer_id = ANY(:records) AND recorded_at <= :at AND superseded_at > :at
+) x ORDER BY action_date, contributing_state, record_id"""
+
+EXTERNAL_BY_KEY = f"""SELECT {EXTERNAL_COLUMNS} FROM external_actions
+WHERE contributing_state = $1 AND record_id = $2 FOR UPDATE"""
+
+_WRITABLE = ("record_type", "certifying_authority", "verification_contact", "first_name",
+             "middle_name", "last_name", "suffix", "aliases", "birth_year", "birth_month",
+             "birth_day", "certificate_number", "action_type", "action_date",
+             "suspension_start", "suspension_end", "reason_category", "rescinded",
+             "load_run_id", "raw", "recorded_by", "change_reason")
+
+
+async def insert_external(conn: asyncpg.Connection, values: dict[str, Any]) -> uuid.UUID:
+    columns = ("contributing_state", "record_id", "officer_id", "attached_by", "match_score",
+               *_WRITABLE)
+    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return await conn.fetchval(
+        f"INSERT INTO external_actions ({', '.join(columns)}) VALUES ({placeholders}) "
+        "RETURNING id", *(values[c] for c in columns))
+
+
+async def update_external(conn: asyncpg.Connection, action_id: uuid.UUID,
+                          values: dict[str, Any]) -> None:
+    """A new version (the trigger keeps the one before in external_actions_history)."""
+    sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(_WRITABLE, start=2))
+    await conn.execute(f"UPDATE external_actions SET {sets} WHERE id = $1",
+                       action_id, *(values[c] for c in _WRITABLE))
+
+
+async def insert_load_run(conn: asyncpg.Connection, *, run_id: uuid.UUID, kind: str,
+                          file_name: str, file_sha256: str, status: str, rows_in: int,
+                          rows_loaded: int, rows_already_loaded: int, rows_rejected: int,
+                          counts: str, rejects_file: str | None, started_by: str) -> None:
+    await conn.execute(
+        """INSERT INTO load_runs (id, kind, file_name, file_sha256, status, rows_in,
+             rows_loaded, rows_already_loaded, rows_rejected, counts, rejects_file,
+             finished_at, started_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CAST($10 AS jsonb), $11,
+                   clock_timestamp(), $12)""",
+        run_id, kind, file_name, file_sha256, status, rows_in, rows_loaded,
+        rows_already_loaded, rows_rejected, counts, rejects_file, started_by)
