@@ -20,7 +20,7 @@ from registry.database import create_engine, resolve_database_url
 from registry.notifications import webhooks
 from registry.referrals.grounds import load_grounds
 from registry.settings import Settings, get_settings
-from registry.transparency.schema import public_schema
+from registry.transparency.pages import PublicSite
 
 log = logging.getLogger("registry")
 
@@ -29,13 +29,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     load_grounds(settings)  # a wrong grounds file stops the start, naming file, ground and key
     engine = create_engine(resolve_database_url(settings), settings)
+    public = PublicSite(engine, settings)  # registry/transparency: its own pool and limits
 
     async def private_context(request: Request, request_id: str) -> Context:
         return await authenticated_context(request, request_id, engine=engine,
                                            settings=settings)
-
-    async def public_context(_request: Request, request_id: str) -> Context:
-        return Context(engine, settings, None, request_id)
 
     async def healthz(_request: Request) -> JSONResponse:
         try:
@@ -54,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await webhooks.stop(deliveries)
+            await public.close()
             await engine.dispose()
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -63,16 +62,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                               make_context=private_context,
                                               title="Officer registry").handle,
                   methods=methods),
-            Route("/public/graphql", GraphQLEndpoint(public_schema.graphql_schema,
-                                                     settings=settings,
-                                                     make_context=public_context,
-                                                     title="Officer registry (public)").handle,
-                  methods=methods),
+            *public.routes(),  # /public/graphql and the public pages
             Route("/healthz", healthz),
             Route("/reports/background-checks/{check_id}", report_page),
         ],
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.public = public
     app.state.settings = settings
     return app

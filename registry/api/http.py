@@ -23,6 +23,7 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
+    ExecutionContext,
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
@@ -120,6 +121,9 @@ class GraphQLEndpoint:
     ``make_context(request, request_id)`` authenticates (raising ``RequestError`` for a missing
     or bad key) and returns the resolvers' context.
     """
+
+    # graphql-core's ExecutionContext, unless a schema's endpoint brings a leaner one.
+    execution_context_class: type[ExecutionContext] | None = None
 
     def __init__(
         self,
@@ -283,7 +287,8 @@ class GraphQLEndpoint:
                                           "extensions": {"code": "BAD_USER_INPUT"}}]}
 
         result = execute(self.schema, document, variable_values=variables,
-                         operation_name=operation_name, context_value=context)
+                         operation_name=operation_name, context_value=context,
+                         execution_context_class=self.execution_context_class)
         if not isinstance(result, ExecutionResult):
             result = await result
         body: dict[str, Any] = {}
