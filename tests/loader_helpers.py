@@ -1,6 +1,7 @@
 """Shared by the loader tests: running a load, reading its rejects, counting rows."""
 
 import csv
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from loaders.base import Options, Report
 from registry.settings import Settings
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+def _shared_data() -> Path:
+    """The project's real data: REGISTRY_SHARED_DATA, else ../shared/data beside this
+    checkout, else the workplace's copy (a clone elsewhere, e.g. CI's, still finds it)."""
+    candidates = [Path(os.environ["REGISTRY_SHARED_DATA"])] if "REGISTRY_SHARED_DATA" in \
+        os.environ else []
+    candidates += [Path(__file__).resolve().parent.parent.parent / "shared" / "data",
+                   Path("/work/shared/data")]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+SHARED = _shared_data()
 FL = SHARED / "fl_post_sample"
 VA = SHARED / "va_decertification"
 
