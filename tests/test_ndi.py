@@ -19,6 +19,7 @@ import httpx2
 import pytest
 from click.testing import Result
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
 from registry.actors import Actor
@@ -116,6 +117,30 @@ def test_under_investigation_is_sent_only_when_the_state_opts_in():
     # Read back, another state's "under investigation" record is accepted.
     values, problems = LAYOUT.parse(dict(zip(LAYOUT.header, texts, strict=True)))
     assert problems == [] and values["action_type"] == "under_investigation"
+
+
+@pytest.mark.parametrize(("changes", "problem"), [
+    ({"last_name": "L" * 101}, "last_name: is 101 characters long; at most 100"),
+    ({"first_name": "Ann\nLee"}, "first_name: contains a line break or control character"),
+    ({"record_id": "VA 1"}, "record_id: 'VA 1' does not match"),
+    ({"first_name": ""}, "first_name: required"),
+    ({"outcome": "warning"}, "action_type: 'warning' has no code in this layout"),
+    ({"certificate_number": None}, "certificate_number: required when action_type is"),
+    ({"outcome": "suspension"}, "suspension_end: required when action_type is suspension"),
+    ({"until_on": date(2025, 1, 1)}, "suspension_end: must be empty unless action_type is"),
+    ({"outcome": "suspension", "until_on": date(2023, 1, 1)},
+     "record: suspension_end 2023-01-01 must come after suspension_start 2024-01-02"),
+    ({"grounds": ["gone"]}, "reason_category: ground 'gone' is not in the grounds file"),
+    ({"other_names": [["Lee; Park", "Ann", None]]}, "aliases: the name 'Lee; Park' contains"),
+])
+def test_a_record_that_does_not_fit_is_named_with_the_reason(changes, problem):
+    # The export's check is compiled from the layout; whatever it refuses is named column by
+    # column, and a record that fits passes whole.
+    ctx = ExportContext("VA", "Board", "call us", {"g": "dishonesty"})
+    texts, _, problems = LAYOUT.render(_row_for_layout(), ctx)
+    assert problems == [] and texts[LAYOUT.header.index("last_name")] == "Lee"
+    _, _, problems = LAYOUT.render(_row_for_layout(**changes), ctx)
+    assert any(str(p).startswith(problem) for p in problems), problems
 
 
 def test_rendered_records_parse_back_to_the_same_values():
@@ -271,6 +296,21 @@ async def test_export_writes_records_that_fit_the_layout(engine, settings, state
     assert row.recorded_by == "ndi clerk"
 
 
+async def test_the_ledger_refuses_references_to_nothing(engine, settings, state_a, tmp_path):
+    await _export(engine, settings, tmp_path / "va.csv")
+    async with engine.connect() as conn:
+        submission, action = (await conn.execute(text(
+            "SELECT submission_id, action_id FROM ndi_submission_records LIMIT 1"))).one()
+    # Checked once per statement (not row by row), as the foreign keys were.
+    for bad in ((uuid.uuid4(), action), (submission, uuid.uuid4())):
+        with pytest.raises(IntegrityError, match="refers to .* that does not exist"):
+            async with engine.begin() as conn:
+                await conn.execute(text(
+                    "INSERT INTO ndi_submission_records (submission_id, action_id, record_id, "
+                    "record_type) VALUES (:s, :a, 'VA-x', 'new')"), {"s": bad[0], "a": bad[1]})
+    assert await _count(engine, "SELECT count(*) FROM ndi_submission_records") == 4
+
+
 async def test_a_second_since_last_exports_nothing_new(engine, settings, state_a, tmp_path):
     first = await _export(engine, settings, tmp_path / "1.csv")
     assert first.records == 4
@@ -321,6 +361,22 @@ async def test_appeal_overturned_and_reinstatement_rescind_and_changes_update(
                   for r in _read(await _sent(engine, settings, tmp_path, "all", "all"))}
     assert everything == {"Whitfield": "rescind", "Kowalczyk": "rescind", "Oyelaran": "update",
                           "Reyes": "update"}
+
+
+async def test_an_action_on_a_merged_record_names_the_survivor(engine, settings, state_a,
+                                                               tmp_path):
+    survivor, _ = await _person(engine, settings, "Dana", "M.", "Whitfield-Grant",
+                                PartialDate(1980, 5, 6), None)
+    async with session_scope(engine) as s:
+        await officers.merge(session=s, actor=SYSTEM, survivor_id=uuid.UUID(survivor),
+                             duplicate_id=uuid.UUID(state_a.people["whitfield"]),
+                             reason="same person")
+    records = {r["certificate_number"]: r for r in _read(await _sent(engine, settings,
+                                                                     tmp_path, "1"))}
+    w = records["VA-1001"]
+    assert (w["first_name"], w["middle_name"], w["last_name"], w["date_of_birth"]) == (
+        "Dana", "M.", "Whitfield-Grant", "1980-05-06")
+    assert w["aliases"] == "Whitfield, Dana Marie"  # the merged record's name
 
 
 async def _sent(engine: Any, settings: Settings, folder: Path, name: str,

@@ -406,58 +406,47 @@ class Field:
                 lambda row, _ctx, attr=source: getattr(row, attr))
         else:
             self.get = source
-        self.emit = self._emitter()
 
     # export
-    def _emitter(self) -> Callable[[ExportRow, ExportContext, dict[str, Any]], str]:
-        """``render`` fused with reading the value, specialised for the common cases (a text
-        or code attribute, an ISO date): the export calls this once per field of every
-        record. Each stores the registry value in ``values`` and returns the file's text."""
-        key, get, render = self.key, self.get, self.render
+    def export_code(self, i: int, names: dict[str, Any]) -> list[str]:
+        """Python lines that set ``v<i>`` (the registry value) and ``t<i>`` (the file's text)
+        for ``Layout``'s compiled exporter, putting what they use into ``names``. The common
+        cases (a text or code attribute, an ISO date) are written out inline; anything else,
+        and any value the inline test does not pass, goes through ``render``, which raises
+        LayoutError with the reason."""
+        v, t, render = f"v{i}", f"t{i}", f"render{i}"
+        names[render] = self.render
         source = self.column.source
-        if isinstance(source, str) and self.kind is Kind.TEXT and self.pattern is None:
-            limit = self.column.max_length or 10**9
-            control = _CONTROL.search
-            check = self._check_text
-
-            def text(row: ExportRow, _ctx: ExportContext, values: dict[str, Any]) -> str:
-                value = values[key] = getattr(row, source)
-                if not value:
-                    return ""
-                if len(value) > limit or control(value):
-                    check(value)
-                return value
-            return text
-        if self.kind is Kind.CODE and not any(c.opt_in for c in self.column.codes):
-            codes = {v: c.code for v, c in self.to_file.items()}
-
-            def code(row: ExportRow, ctx: ExportContext, values: dict[str, Any]) -> str:
-                value = values[key] = get(row, ctx)
-                found = codes.get(value)
-                return found if found is not None else render(value, ctx.opt_ins)
-            return code
-        if self.kind is Kind.DATE and self.dates[0].text == "YYYY-MM-DD":
-            def iso(row: ExportRow, ctx: ExportContext, values: dict[str, Any]) -> str:
-                value = values[key] = get(row, ctx)
-                return value.isoformat() if value is not None else ""
-            return iso
+        if isinstance(source, str):
+            lines = [f"{v} = row.{source}"]
+        else:
+            names[f"get{i}"] = source
+            lines = [f"{v} = get{i}(row, ctx)"]
+        lines.append(f"if {v} is None:")
+        lines.append(f"    {t} = ''")
+        slow = ["else:", f"    {t} = {render}({v}, opt_ins)"]
+        if self.kind is Kind.TEXT and isinstance(source, str):
+            test = f"{v}.__class__ is str and {v}.isprintable()"
+            if self.column.max_length is not None:
+                test += f" and len({v}) <= {self.column.max_length}"
+            if self.pattern is not None:
+                names[f"pattern{i}"] = self.pattern.match
+                test += f" and pattern{i}({v}) is not None"
+            return [*lines, f"elif {test}:", f"    {t} = {v}", *slow]
         if self.kind is Kind.TEXT:
             # A value computed once per export (the state, the contact): checked once.
-            last: list[Any] = [None, ""]
-
-            def same_text(row: ExportRow, ctx: ExportContext, values: dict[str, Any]) -> str:
-                value = values[key] = get(row, ctx)
-                if value is last[0]:
-                    return last[1]  # type: ignore[no-any-return]
-                text = render(value, ctx.opt_ins)
-                last[0], last[1] = value, text
-                return text
-            return same_text
-
-        def generic(row: ExportRow, ctx: ExportContext, values: dict[str, Any]) -> str:
-            value = values[key] = get(row, ctx)
-            return render(value, ctx.opt_ins)
-        return generic
+            names[f"last{i}"] = [object(), ""]
+            return [*lines, f"elif {v} is last{i}[0]:", f"    {t} = last{i}[1]", *slow,
+                    f"    last{i}[0] = {v}", f"    last{i}[1] = {t}"]
+        if self.kind is Kind.CODE:
+            names[f"codes{i}"] = {c.value: c.code for c in self.column.codes if not c.opt_in}
+            return [*lines, f"elif {v} in codes{i}:", f"    {t} = codes{i}[{v}]", *slow]
+        if self.kind is Kind.DATE and self.dates[0].text == "YYYY-MM-DD":
+            names["date"] = date
+            return [*lines, f"elif {v}.__class__ is date:", f"    {t} = {v}.isoformat()", *slow]
+        if self.kind is Kind.NAMES:
+            return [*lines, f"elif not {v}:", f"    {t} = ''", *slow]
+        return [*lines, *slow]
 
     def render(self, value: Any, opt_ins: frozenset[str]) -> str:
         if value is None or value == "" or value == []:
@@ -599,21 +588,47 @@ class Layout:
                                   or f.column.blank_unless)
         self._required = tuple(f for f in self.fields if f.column.required)
         self._required_keys = tuple(f.key for f in self._required)
-        self._emitters = tuple(f.emit for f in self.fields)
-        # The same checks on the file's texts, for the export's fast path: empty text is an
-        # empty value, and a condition holds when the other column's code is one of its own.
+        self._export = self._compile_export()
+
+    def _compile_export(self) -> Callable[[ExportRow, ExportContext],
+                                          tuple[list[str], dict[str, Any]] | None]:
+        """The export's check of one record, written out as one Python function from the
+        specification (once, when the layout is built): each column's value, its text and
+        its checks inline, then the required and conditional columns on the texts (empty
+        text is an empty value; a condition holds when the other column's code is one of its
+        own), then the record rules. It returns the texts and the values, or None when
+        anything fails: ``render`` then goes field by field to name every problem."""
+        names: dict[str, Any] = {"rules": tuple(r.check for r in self.rules)}
+        body = ["opt_ins = ctx.opt_ins", "try:"]
+        for i, f in enumerate(self.fields):
+            body.extend("    " + line for line in f.export_code(i, names))
+        body.append("except ValueError:")
+        body.append("    return None")
         index = {f.key: i for i, f in enumerate(self.fields)}
-        self._required_at = tuple(index[f.key] for f in self._required)
-        conditions = []
+        for f in self._required:
+            body.append(f"if not t{index[f.key]}: return None")
         for i, f in enumerate(self.fields):
             for when, must_be_filled in ((f.column.required_when, True),
                                          (f.column.blank_unless, False)):
-                if when is not None:
-                    other = self.by_key[when.key]
-                    texts = frozenset(other.to_file[v].code if v in other.to_file else str(v)
-                                      for v in when.values)
-                    conditions.append((i, index[when.key], texts, must_be_filled))
-        self._conditions_at = tuple(conditions)
+                if when is None:
+                    continue
+                j = index[when.key]
+                other = self.fields[j]
+                names[f"when{i}_{j}"] = frozenset(
+                    other.to_file[v].code if v in other.to_file else str(v)
+                    for v in when.values)
+                body.append(f"if not t{i} and t{j} in when{i}_{j}: return None"
+                            if must_be_filled else
+                            f"if t{i} and t{j} not in when{i}_{j}: return None")
+        body.append("values = {" + ", ".join(f"{f.key!r}: v{i}"
+                                             for i, f in enumerate(self.fields)) + "}")
+        body.append("for check in rules:")
+        body.append("    if check(values): return None")
+        body.append("return [" + ", ".join(f"t{i}" for i in range(len(self.fields)))
+                    + "], values")
+        source = "def export(row, ctx):\n" + "".join(f"    {line}\n" for line in body)
+        exec(compile(source, f"<NDI layout {self.version}: export>", "exec"), names)
+        return names["export"]  # type: ignore[no-any-return]
 
     def _check_record(self, values: dict[str, Any], problems: list[Problem]) -> None:
         get = values.get
@@ -646,45 +661,22 @@ class Layout:
                ) -> tuple[list[str], dict[str, Any], list[Problem]]:
         """An export row as the file's fields, its values by key, and what is wrong with it
         (nothing may be written when a record has problems)."""
+        done = self._export(row, ctx)
+        if done is not None:
+            return done[0], done[1], []
         values: dict[str, Any] = {}
-        try:
-            texts = [emit(row, ctx, values) for emit in self._emitters]
-        except ValueError:
-            texts, problems = self._render_slowly(row, ctx, values)
-        else:
-            if self._fits(texts, values):
-                return texts, values, []
-            problems = []
-        self._check_record(values, problems)
-        return texts, values, problems
-
-    def _fits(self, texts: list[str], values: dict[str, Any]) -> bool:
-        """Whether rendered texts pass every record check (no messages: when they do not,
-        ``_check_record`` names the problems)."""
-        for i in self._required_at:
-            if not texts[i]:
-                return False
-        for i, j, codes, must_be_filled in self._conditions_at:
-            if must_be_filled:
-                if not texts[i] and texts[j] in codes:
-                    return False
-            elif texts[i] and texts[j] not in codes:
-                return False
-        return not any(rule.check(values) for rule in self.rules)
-
-    def _render_slowly(self, row: ExportRow, ctx: ExportContext, values: dict[str, Any]
-                       ) -> tuple[list[str], list[Problem]]:
-        """Field by field, so that every field's problem is named."""
         texts: list[str] = []
         problems: list[Problem] = []
-        for f in self.fields:
+        for f in self.fields:  # field by field, so that every field's problem is named
             try:
-                texts.append(f.emit(row, ctx, values))
+                value = values[f.key] = f.get(row, ctx)
+                texts.append(f.render(value, ctx.opt_ins))
             except ValueError as e:
                 values[f.key] = None
                 texts.append("")
                 problems.append(Problem(f.name, str(e)))
-        return texts, problems
+        self._check_record(values, problems)
+        return texts, values, problems
 
     def parse(self, record: dict[str, str]) -> tuple[dict[str, Any], list[Problem]]:
         """A file record (column name -> text) as registry values by key, and its problems."""

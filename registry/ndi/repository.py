@@ -79,6 +79,11 @@ typed AS (
 )
 SELECT row_number() OVER (ORDER BY t.recorded_at, t.root_id) AS seq, t.root_id,
        o.canonical_id AS person_id, t.certification_id,
+       -- The person as the record names them: the action's officer record, unless it was
+       -- merged (create_batch then takes the survivor's), so that the export's rows need not
+       -- read officers again.
+       o.canonical_id <> o.id AS merged, o.first_name, o.middle_name, o.last_name, o.suffix,
+       o.birth_year, o.birth_month, o.birth_day, o.post_id,
        CASE WHEN t.rescinded_on IS NOT NULL THEN 'rescind'
             WHEN t.last_sent_at IS NULL THEN 'new'
             ELSE 'update' END AS record_type,
@@ -96,6 +101,15 @@ WHERE $1  -- all
                       WHERE c.id = t.certification_id AND c.recorded_at > t.last_sent_at)))))
 """
 
+# The records whose action names an officer record merged into another: the survivor's name,
+# date of birth and POST id.
+SURVIVORS_SQL = """
+UPDATE ndi_export_batch b
+SET first_name = p.first_name, middle_name = p.middle_name, last_name = p.last_name,
+    suffix = p.suffix, birth_year = p.birth_year, birth_month = p.birth_month,
+    birth_day = p.birth_day, post_id = p.post_id
+FROM officers p WHERE b.merged AND p.id = b.person_id"""
+
 # One row per record of the batch, in the ExportRow's field order (registry/ndi/layout.py).
 # Hash joins over the batch, and the other names of its people in one aggregate (not a
 # subquery per row), so that a large export reads each table once. No ORDER BY: rows stream
@@ -103,14 +117,13 @@ WHERE $1  -- all
 # NDI file's records have no order.
 EXPORT_ROWS = """
 SELECT CAST($1 AS text) || '-' || b.root_id AS record_id, b.record_type,
-       p.first_name, p.middle_name, p.last_name, p.suffix,
+       b.first_name, b.middle_name, b.last_name, b.suffix,
        coalesce(al.names, '{}') AS other_names,
-       p.birth_year, p.birth_month, p.birth_day, p.post_id,
+       b.birth_year, b.birth_month, b.birth_day, b.post_id,
        c.number AS certificate_number, a.outcome, a.effective_on, a.until_on, a.grounds,
        b.rescinded_on, b.rescind_kind
 FROM ndi_export_batch b
 JOIN decertification_actions a ON a.id = b.root_id
-JOIN officers p ON p.id = b.person_id
 LEFT JOIN certifications c ON c.id = b.certification_id
 LEFT JOIN (
   SELECT x.person_id,
@@ -148,6 +161,7 @@ async def create_batch(conn: asyncpg.Connection, *, everything: bool) -> dict[st
     await conn.execute("DROP TABLE IF EXISTS pg_temp.ndi_export_batch")
     await conn.execute(BATCH_SQL, everything)
     await conn.execute("ANALYZE ndi_export_batch")
+    await conn.execute(SURVIVORS_SQL)  # after ANALYZE: the few merged rows, by index
     rows = await conn.fetch("SELECT record_type, count(*) AS n FROM ndi_export_batch "
                             "GROUP BY record_type")
     return {r["record_type"]: r["n"] for r in rows}

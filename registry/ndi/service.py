@@ -224,10 +224,11 @@ async def export(
     writer.writerow(layout.header)
     failures: list[Failure] = []
     failed = written = seen = 0
-    render, write = layout.render, writer.writerow
+    render = layout.render
     async for chunk in chunks(conn, repository.EXPORT_ROWS, settings.state):
         if seen == 0:
             assert tuple(chunk[0].keys()) == EXPORT_FIELDS, "EXPORT_ROWS lists ExportRow's fields"
+        lines: list[list[str]] = []
         for rec in chunk:
             row = ExportRow(*rec)
             texts, _values, problems = render(row, ctx)
@@ -236,11 +237,12 @@ async def export(
                 if len(failures) < LISTED_FAILURES:
                     failures.append(Failure(row.record_id, tuple(problems)))
             elif not failed:
-                write(texts)
+                lines.append(texts)
                 if on_record is not None:
                     on_record(ExportedRecord(row.record_id, row.record_type, tuple(texts)))
         seen += len(chunk)
         if not failed:
+            writer.writerows(lines)
             written = seen
             flush()
         if progress:
