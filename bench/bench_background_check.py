@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_api import Case, bench_settings, compare, console, make_token  # noqa: E402
 
 from registry.background_checks.candidate import first_name_forms  # noqa: E402
-from registry.database import asyncpg_url, resolve_database_url  # noqa: E402
+from registry.database import asyncpg_url, resolve_owner_url  # noqa: E402
 from registry.keys.models import Role  # noqa: E402
 from registry.names import fold  # noqa: E402
 
@@ -113,7 +113,7 @@ def main(
     # The benchmark runs far more checks than one key's hourly allowance.
     os.environ["REGISTRY_CHECKS_PER_HOUR"] = str(10 * requests + 1000)
     settings = bench_settings(database_url)
-    url = resolve_database_url(settings)
+    url = resolve_owner_url(settings)
     token = asyncio.run(make_token(settings, Role.AGENCY, asyncio.run(_agency_ori(url))))
     cases = asyncio.run(sample_candidates(url, requests, seed))
     console.print(compare("backgroundCheck: API vs direct SQL", settings, url, token, cases,

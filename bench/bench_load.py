@@ -35,13 +35,14 @@ from sqlalchemy import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_api import owner_settings  # noqa: E402
+
 from loaders.base import Options  # noqa: E402
 from loaders.roster import COLUMNS, Roster  # noqa: E402
 from loaders.stints import StintLoader  # noqa: E402
 from registry import migrations  # noqa: E402
 from registry import synthetic as synth  # noqa: E402
 from registry.database import asyncpg_url, start_embedded_server  # noqa: E402
-from registry.settings import Settings  # noqa: E402
 
 console = Console()
 DATABASE = "registry_load_bench"
@@ -126,7 +127,7 @@ async def raw_copy(url: str, path: Path) -> float:
 
 
 async def load(url: str, path: Path, chunk_size: int) -> tuple[StintLoader, float]:
-    settings = Settings(database_url=url)
+    settings = owner_settings(url)
     loader = StintLoader(Roster(date(2026, 12, 31)), path, settings,
                          Options(chunk_size=chunk_size, rejects_path=path.with_suffix(
                              ".rejects.csv")))

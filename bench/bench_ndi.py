@@ -37,9 +37,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_api import owner_settings  # noqa: E402
+
 from registry import migrations  # noqa: E402
 from registry.actors import Actor  # noqa: E402
-from registry.database import create_engine, resolve_database_url  # noqa: E402
+from registry.database import create_engine, resolve_owner_url  # noqa: E402
 from registry.keys.models import Role  # noqa: E402
 from registry.ndi import service  # noqa: E402
 from registry.referrals.grounds import load_grounds  # noqa: E402
@@ -166,11 +168,12 @@ def main(
 ) -> None:
     """Time the NDI export and measure its memory at several sizes (all rolled back)."""
     data_dir = Path(os.environ.get("REGISTRY_DATA_DIR", ROOT / ".registry-bench"))
-    url = resolve_database_url(Settings(database_url=database_url
+    url = resolve_owner_url(Settings(database_url=database_url
                                         or os.environ.get("REGISTRY_DATABASE_URL"),
                                         data_dir=data_dir))
     migrations.upgrade(url)
-    settings = Settings(database_url=url, db_pool_size=2, state="VA")
+    # The COPY of 100,000 actions outlasts the service's statement timeout on a busy machine.
+    settings = owner_settings(url, db_pool_size=2, state="VA", db_statement_timeout_ms=600_000)
     version, officers, existing = asyncio.run(facts(url, settings))
     if not officers:
         console.print("[red]error:[/red] the database has no officers; run bench/generate.py "

@@ -40,7 +40,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from registry.database import asyncpg_url, resolve_database_url  # noqa: E402
+from registry.database import asyncpg_url, resolve_owner_url  # noqa: E402
 from registry.settings import Settings  # noqa: E402
 
 console = Console(width=150)
@@ -340,13 +340,15 @@ def main(
     data_dir = Path(os.environ.get("REGISTRY_DATA_DIR", ROOT / ".registry-bench"))
     settings = Settings(database_url=database_url or os.environ.get("REGISTRY_DATABASE_URL"),
                         data_dir=data_dir)
-    url = resolve_database_url(settings)
+    url = resolve_owner_url(settings)
     names, data = asyncio.run(sample_names(url, requests, seed))
     rng = random.Random(seed)
     registry_port, bare_port = free_port(), free_port()
-    servers = [start_registry(url, registry_port, workers)]
+    # Both servers connect as the service role, as in production; the owner URL samples.
+    service = settings.database_url or url
+    servers = [start_registry(service, registry_port, workers)]
     try:
-        servers.append(start_bare(url, bare_port, workers))
+        servers.append(start_bare(service, bare_port, workers))
         check_same_answers(registry_port, bare_port, names, first)
         # (label, port, request, the case whose SQL it runs: its baseline)
         cases = [

@@ -34,9 +34,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_api import owner_settings  # noqa: E402
+
 from registry import migrations  # noqa: E402
 from registry.actors import Actor  # noqa: E402
-from registry.database import asyncpg_url, create_engine, resolve_database_url  # noqa: E402
+from registry.database import asyncpg_url, create_engine, resolve_owner_url  # noqa: E402
 from registry.referrals import repository, service  # noqa: E402
 from registry.referrals.grounds import load_grounds  # noqa: E402
 from registry.settings import Settings  # noqa: E402
@@ -246,7 +248,7 @@ async def run(url: str, *, findings: int, cases: int, convictions: int, samples:
         size = await conn.fetchval("SELECT pg_size_pretty(pg_database_size(current_database()))")
     finally:
         await conn.close()
-    settings = Settings(database_url=url, db_pool_size=2)
+    settings = owner_settings(url, db_pool_size=2)
     people = [r[0] for r in sample]
     random.Random(seed).shuffle(people)
     latencies = await per_report(settings, url, people)
@@ -290,7 +292,7 @@ def main(
 ) -> None:
     """Load findings and cases into the bench database (once) and time the referral rules."""
     data_dir = Path(os.environ.get("REGISTRY_DATA_DIR", ROOT / ".registry-bench"))
-    url = resolve_database_url(Settings(database_url=database_url
+    url = resolve_owner_url(Settings(database_url=database_url
                                         or os.environ.get("REGISTRY_DATABASE_URL"),
                                         data_dir=data_dir))
     migrations.upgrade(url)

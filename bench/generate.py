@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from registry import migrations  # noqa: E402
 from registry.database import (  # noqa: E402
     asyncpg_url,
-    resolve_database_url,
+    resolve_owner_url,
     start_embedded_server,
 )
 from registry.settings import Settings  # noqa: E402
@@ -207,7 +207,7 @@ def main(
     tuned = [] if url else tune_embedded(data_dir)
     for change in tuned:
         console.print(f"embedded server: {change}")
-    url = resolve_database_url(Settings(database_url=url, data_dir=data_dir))
+    url = resolve_owner_url(Settings(database_url=url, data_dir=data_dir))
     migrations.upgrade(url)
     table, caption = asyncio.run(load(url, officers=officers, agencies=agencies, state=state,
                                       seed=seed, fast=fast, force=force))

@@ -1,11 +1,12 @@
-"""Alembic environment: migrations run over asyncpg against the registry's database URL."""
+"""Alembic environment: migrations run over asyncpg as the owner of the tables
+(``REGISTRY_OWNER_DATABASE_URL``; see ``resolve_owner_url``)."""
 
 import asyncio
 
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from registry.database import async_url, resolve_database_url
+from registry.database import async_url, resolve_owner_url
 from registry.settings import Settings
 
 config = context.config
@@ -18,7 +19,7 @@ def run_migrations(connection) -> None:  # noqa: ANN001 - alembic passes a sync 
 
 
 async def main() -> None:
-    url = config.attributes.get("database_url") or resolve_database_url(Settings())
+    url = config.attributes.get("database_url") or resolve_owner_url(Settings())
     engine = create_async_engine(async_url(url))
     async with engine.connect() as conn:
         await conn.run_sync(run_migrations)

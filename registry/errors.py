@@ -53,6 +53,9 @@ class OverlappingStint(RegistryError):
 
 class DatabaseUnavailable(RegistryError):
     code = "DATABASE_UNAVAILABLE"
+    # What every 503 for an unreachable database sends as ``Retry-After``.
+    RETRY_AFTER_SECONDS = 5
+    MESSAGE = "The database is not answering; try again shortly."
 
 
 class NotEmployedByAgency(RegistryError):

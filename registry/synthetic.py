@@ -39,7 +39,7 @@ import asyncpg
 from asyncpg.pgproto.pgproto import UUID
 
 from registry.names import fold, name_key, sort_key
-from registry.states import STATE_CODES
+from registry.states import STATE_CODES, STATE_NAMES
 
 # "Today" for the synthetic careers: fixed so that a seed always gives the same state.
 AS_OF = date(2026, 10, 31)
@@ -85,21 +85,6 @@ BOARDS = {
     "GA": "Georgia Peace Officer Standards and Training Council",
     "NY": "New York State Municipal Police Training Council",
     "WA": "Washington State Criminal Justice Training Commission",
-}
-STATE_NAMES = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
-    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
-    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
-    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan",
-    "MN": "Minnesota", "MS": "Mississippi", "MO": "Missouri", "MT": "Montana",
-    "NE": "Nebraska", "NV": "Nevada", "NH": "New Hampshire", "NJ": "New Jersey",
-    "NM": "New Mexico", "NY": "New York", "NC": "North Carolina", "ND": "North Dakota",
-    "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon", "PA": "Pennsylvania", "RI": "Rhode Island",
-    "SC": "South Carolina", "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas",
-    "UT": "Utah", "VT": "Vermont", "VA": "Virginia", "WA": "Washington", "WV": "West Virginia",
-    "WI": "Wisconsin", "WY": "Wyoming", "AS": "American Samoa", "GU": "Guam",
-    "MP": "Northern Mariana Islands", "PR": "Puerto Rico", "VI": "U.S. Virgin Islands",
 }
 
 # A weighted table: values and their cumulative weights, drawn from with one bisect.

@@ -63,11 +63,20 @@ def server_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def database_url(server_url: str) -> Iterator[str]:
+def owner_url(server_url: str) -> Iterator[str]:
+    """A fresh database, as the role that owns its tables (the server's superuser)."""
     name = f"test_{uuid.uuid4().hex[:16]}"
     asyncio.run(_admin(server_url, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
     yield _database(server_url, name)
     asyncio.run(_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def database_url(owner_url: str) -> str:
+    """The same database as the service role, as the service connects in production: every
+    test through ``settings``, ``engine`` and ``client`` runs with the service's privileges."""
+    return make_url(owner_url).set(username=Settings().service_role, password=None
+                                   ).render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -78,6 +87,14 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(settings.database_url or "", settings)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def owner_engine(owner_url: str, settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """The tables' owner, for what the service may not do (tampering, triggers off)."""
+    engine = create_engine(owner_url, settings)
     yield engine
     await engine.dispose()
 

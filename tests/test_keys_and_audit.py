@@ -183,11 +183,12 @@ async def test_refused_write_appends_no_audit_event(client, engine, world):
     "DELETE FROM audit_events WHERE id = (SELECT max(id) FROM audit_events)",
     "TRUNCATE audit_events",
 ])
-async def test_database_refuses_to_change_audit_events(engine, world, statement):
+async def test_database_refuses_to_change_audit_events(engine, owner_engine, world, statement):
+    """Even the tables' owner (the service role may not even try: test_least_privilege)."""
     before = await audit_events(engine)
     assert before
     with pytest.raises(DBAPIError, match="not allowed"):
-        async with engine.begin() as conn:
+        async with owner_engine.begin() as conn:
             await conn.execute(text(statement))
     assert await audit_events(engine) == before
 
@@ -216,25 +217,26 @@ async def _tamper(engine: AsyncEngine, *statements: str) -> None:
         await conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
 
 
-async def test_a_rewritten_event_breaks_the_chain_at_that_event(engine, world):
+async def test_a_rewritten_event_breaks_the_chain_at_that_event(engine, owner_engine, world):
     events = await audit_events(engine)
     assert len(events) >= 5 and (await chain(engine)).breaks == []
     target = events[2]["id"]
-    await _tamper(engine, "UPDATE audit_events SET after = jsonb_set(after, '{name}', "
+    await _tamper(owner_engine, "UPDATE audit_events SET after = jsonb_set(after, '{name}', "
                           f"'\"Someone Else\"') WHERE id = {target}")
     report = await chain(engine)
     assert [b.event_id for b in report.breaks] == [target], report.breaks
     assert "content" in report.breaks[0].problem
     # The trigger is back on: the table is append-only again.
     with pytest.raises(DBAPIError, match="not allowed"):
-        async with engine.begin() as conn:
+        async with owner_engine.begin() as conn:
             await conn.execute(text("DELETE FROM audit_events"))
 
 
-async def test_a_rewritten_and_rehashed_event_breaks_the_chain_after_it(engine, world):
+async def test_a_rewritten_and_rehashed_event_breaks_the_chain_after_it(engine, owner_engine,
+                                                                       world):
     events = await audit_events(engine)
     target = events[2]["id"]
-    await _tamper(engine,
+    await _tamper(owner_engine,
                   f"UPDATE audit_events SET actor = 'nobody' WHERE id = {target}",
                   f"UPDATE audit_events a SET hash = audit_event_hash(a) WHERE id = {target}")
     report = await chain(engine)
@@ -242,10 +244,10 @@ async def test_a_rewritten_and_rehashed_event_breaks_the_chain_after_it(engine, 
     assert "prev_hash" in report.breaks[0].problem
 
 
-async def test_a_removed_event_breaks_the_chain_at_the_next_one(engine, world):
+async def test_a_removed_event_breaks_the_chain_at_the_next_one(engine, owner_engine, world):
     events = await audit_events(engine)
     target = events[2]["id"]
-    await _tamper(engine, f"DELETE FROM audit_events WHERE id = {target}")
+    await _tamper(owner_engine, f"DELETE FROM audit_events WHERE id = {target}")
     report = await chain(engine)
     assert [b.event_id for b in report.breaks] == [events[3]["id"]], report.breaks
     assert report.events == len(events) - 1
@@ -295,12 +297,13 @@ async def test_an_update_that_changes_nothing_adds_no_version(engine, world):
     "UPDATE agencies_history SET name = 'x'",
     "DELETE FROM agencies_history",
 ])
-async def test_versioned_rows_are_never_destroyed(engine, world, statement):
+async def test_versioned_rows_are_never_destroyed(engine, owner_engine, world, statement):
+    """Even by the tables' owner; the service role may not even try."""
     async with engine.begin() as conn:  # one version in history to protect
         await conn.execute(text("UPDATE agencies SET name = 'Henrico PD' "
                                 "WHERE ori = 'VA0430100'"))
     counts = await row_counts(engine)
     with pytest.raises(DBAPIError, match="not allowed"):
-        async with engine.begin() as conn:
+        async with owner_engine.begin() as conn:
             await conn.execute(text(statement))
     assert await row_counts(engine) == counts

@@ -26,14 +26,15 @@ AGENCIES = 40
 REFERRALS = (ROOT / "graphql" / "operations" / "Referrals.graphql").read_text()
 
 
-async def _generated(database_url: str, **options: object) -> tuple[asyncpg.Connection, dict]:
-    conn = await asyncpg.connect(asyncpg_url(database_url))
+async def _generated(owner_url: str, **options: object) -> tuple[asyncpg.Connection, dict]:
+    # As the tables' owner, like `registry serve --demo` (fast mode turns triggers off).
+    conn = await asyncpg.connect(asyncpg_url(owner_url))
     counts = await generate(conn, officers=OFFICERS, agencies=AGENCIES, **options)
     return conn, counts
 
 
-async def test_counts_match_the_rows_and_every_person_has_a_career(database_url: str) -> None:
-    conn, counts = await _generated(database_url)
+async def test_counts_match_the_rows_and_every_person_has_a_career(owner_url: str) -> None:
+    conn, counts = await _generated(owner_url)
     try:
         for table, n in counts.items():
             assert await conn.fetchval(f"SELECT count(*) FROM {table}") == n
@@ -51,8 +52,8 @@ async def test_counts_match_the_rows_and_every_person_has_a_career(database_url:
         await conn.close()
 
 
-async def test_names_carry_the_keys_the_services_would_compute(database_url: str) -> None:
-    conn, _ = await _generated(database_url)
+async def test_names_carry_the_keys_the_services_would_compute(owner_url: str) -> None:
+    conn, _ = await _generated(owner_url)
     try:
         rows = await conn.fetch("SELECT first_name, middle_name, last_name, suffix, name_key, "
                                 "sort_key FROM officers")
@@ -67,8 +68,8 @@ async def test_names_carry_the_keys_the_services_would_compute(database_url: str
         await conn.close()
 
 
-async def test_stints_close_with_a_known_reason_and_never_overlap(database_url: str) -> None:
-    conn, _ = await _generated(database_url)
+async def test_stints_close_with_a_known_reason_and_never_overlap(owner_url: str) -> None:
+    conn, _ = await _generated(owner_url)
     try:
         reasons = {r.value for r in SeparationReason}
         rows = await conn.fetch("SELECT officer_id, started_on, ended_on, separation_reason "
@@ -88,8 +89,8 @@ async def test_stints_close_with_a_known_reason_and_never_overlap(database_url: 
         await conn.close()
 
 
-async def test_certification_history_follows_the_state_machine(database_url: str) -> None:
-    conn, _ = await _generated(database_url)
+async def test_certification_history_follows_the_state_machine(owner_url: str) -> None:
+    conn, _ = await _generated(owner_url)
     try:
         events = await conn.fetch(
             "SELECT e.certification_id, e.action, e.from_status, e.to_status, e.effective_on, "
@@ -117,8 +118,8 @@ async def test_certification_history_follows_the_state_machine(database_url: str
         await conn.close()
 
 
-async def test_findings_follow_the_careers_and_the_rules(database_url: str) -> None:
-    conn, counts = await _generated(database_url)
+async def test_findings_follow_the_careers_and_the_rules(owner_url: str) -> None:
+    conn, counts = await _generated(owner_url)
     try:
         assert counts["findings"] > 0 and counts["convictions"] > 0
         # Each finding comes from an agency that employed the officer on the incident date.
@@ -181,8 +182,8 @@ async def test_findings_follow_the_careers_and_the_rules(database_url: str) -> N
         await conn.close()
 
 
-async def test_fast_load_rebuilds_the_new_tables_indexes(database_url: str) -> None:
-    conn, counts = await _generated(database_url, fast=True)
+async def test_fast_load_rebuilds_the_new_tables_indexes(owner_url: str) -> None:
+    conn, counts = await _generated(owner_url, fast=True)
     try:
         for table in ("findings", "convictions"):
             assert await conn.fetchval(f"SELECT count(*) FROM {table}") == counts[table] > 0
@@ -209,8 +210,8 @@ async def _reload(conn: asyncpg.Connection, seed: int) -> str:
         "ORDER BY id) FROM convictions))")
 
 
-async def test_same_seed_gives_the_same_state(database_url: str) -> None:
-    conn = await asyncpg.connect(asyncpg_url(database_url))
+async def test_same_seed_gives_the_same_state(owner_url: str) -> None:
+    conn = await asyncpg.connect(asyncpg_url(owner_url))
     try:
         await generate(conn, officers=10, agencies=5)
         first = await _reload(conn, seed=11)
@@ -220,8 +221,8 @@ async def test_same_seed_gives_the_same_state(database_url: str) -> None:
         await conn.close()
 
 
-async def test_refuses_tables_that_already_have_rows(database_url: str) -> None:
-    conn, _ = await _generated(database_url)
+async def test_refuses_tables_that_already_have_rows(owner_url: str) -> None:
+    conn, _ = await _generated(owner_url)
     try:
         with pytest.raises(ValueError, match="already has rows"):
             await generate(conn, officers=10, agencies=5)
@@ -234,9 +235,9 @@ async def test_refuses_tables_that_already_have_rows(database_url: str) -> None:
     ({"officers": 10, "agencies": 0}, "agencies"),
     ({"officers": 10, "agencies": 5, "state": "ZZ"}, "not a US state"),
 ])
-async def test_bad_sizes_and_states_are_refused(database_url: str, options: dict,
+async def test_bad_sizes_and_states_are_refused(owner_url: str, options: dict,
                                                 message: str) -> None:
-    conn = await asyncpg.connect(asyncpg_url(database_url))
+    conn = await asyncpg.connect(asyncpg_url(owner_url))
     try:
         with pytest.raises(ValueError, match=message):
             await generate(conn, **options)

@@ -25,11 +25,12 @@ from graphql import (
 )
 from sqlalchemy import text
 
+from registry.api import cost
 from registry.app import create_app
 from registry.database import session_scope
 from registry.officers import service as officers
 from registry.settings import Settings
-from registry.transparency import cost, repository
+from registry.transparency import repository
 from registry.transparency.schema import public_schema
 from tests.case_helpers import ISSUE, ORDER, ORDER_DAY, case_to, seat_board
 from tests.conftest import SYSTEM, data, gql
@@ -783,7 +784,8 @@ def test_cost_counts_pages_lists_and_variables():
     def cost_of(query: str) -> int:
         document = parse(query)
         (op,) = document.definitions
-        return cost.operation_cost(schema, op, {}, 100)  # type: ignore[arg-type]
+        model = cost.CostModel(max_cost=0, max_page=100)
+        return cost.operation_cost(schema, op, {}, model)  # type: ignore[arg-type]
 
     one = cost_of('{ searchOfficers(name: "a", first: 10) { edges { node { fullName } } } }')
     variable = cost_of("query($f: Int) { searchOfficers(name: \"a\", first: $f) { edges { "

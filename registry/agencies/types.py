@@ -25,6 +25,6 @@ class AgencyConnection(graphene.relay.Connection):
 class AgencyInput(graphene.InputObjectType):
     state = graphene.String(required=True)
     name = graphene.String(required=True)
-    agency_type = graphene.Field(enums.AgencyType, required=True)
+    agency_type = graphene.InputField(enums.AgencyType, required=True)
     ori = graphene.String()
     aliases = graphene.List(graphene.NonNull(graphene.String))

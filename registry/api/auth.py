@@ -6,8 +6,8 @@ from starlette.requests import Request
 
 from registry.actors import Actor
 from registry.api.context import Context
-from registry.api.http import RequestError, is_database_down
-from registry.errors import Unauthenticated
+from registry.api.http import DATABASE_RETRY_AFTER, RequestError, is_database_down
+from registry.errors import DatabaseUnavailable, Unauthenticated
 from registry.keys import service as keys
 from registry.keys.models import Role
 from registry.settings import Settings
@@ -33,8 +33,8 @@ async def authenticated_context(request: Request, request_id: str, *, engine: As
             raise RequestError(401, err.message, err.code,
                                {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
         if is_database_down(err):
-            raise RequestError(503, "The database is not answering; try again shortly.",
-                               "DATABASE_UNAVAILABLE", {"Retry-After": "5"}) from None
+            raise RequestError(503, DatabaseUnavailable.MESSAGE, DatabaseUnavailable.code,
+                               DATABASE_RETRY_AFTER) from None
         raise
     context.actor = Actor(name=key.name, role=Role(key.role), key_id=key.id,
                           agency_id=key.agency_id, request_id=request_id)

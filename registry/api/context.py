@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.actors import Actor
+from registry.database import checkout
 from registry.settings import Settings
 
 
@@ -32,7 +33,9 @@ class Context:
         loader inside this block: the loader waits for the same turn."""
         async with self._turn:
             if self._session is None:
-                self._session = AsyncSession(self.engine, expire_on_commit=False)
+                session = AsyncSession(self.engine, expire_on_commit=False)
+                await checkout(session, self.settings)  # bounded; closes it on failure
+                self._session = session
             yield self._session
 
     async def close(self) -> None:

@@ -8,8 +8,11 @@ Small on purpose: starlette no longer ships a GraphQL app, so this is the whole 
   document, 422 for an invalid request or a document that fails validation (or whose
   variables do not fit); with application/json those document errors come back as 200, as the
   spec asks for that legacy media type.
-- 401 without a valid key, 403 when every root field was refused for the key's role, 503 when
-  the database does not answer; 413 for a body over the size limit, 415 for other body types.
+- 401 without a valid key, 403 when every root field was refused for the key's role, 503 with
+  ``Retry-After`` when the database does not answer (with either media type: an outage is not
+  an error in the request); 413 for a body over the size limit, 415 for other body types.
+- Limits (``Limits``): size, depth, list inputs and cost before anything runs; shipped
+  operations may be sent by hash, and in persisted mode nothing else runs.
 """
 
 import json
@@ -19,6 +22,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from graphql import (
@@ -37,8 +41,10 @@ from graphql.error import GraphQLSyntaxError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from registry.api import persisted
 from registry.api.context import Context
-from registry.api.validation import BAD_TEXT, BAD_TEXT_MESSAGE, rules
+from registry.api.cost import CostModel, cost_limit_rule
+from registry.api.validation import BAD_TEXT, BAD_TEXT_MESSAGE, long_variable_lists, rules
 from registry.errors import DatabaseUnavailable, RegistryError
 from registry.settings import Settings
 
@@ -48,6 +54,7 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 MAX_BODY_BYTES = 1_000_000
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+DATABASE_RETRY_AFTER = {"Retry-After": str(DatabaseUnavailable.RETRY_AFTER_SECONDS)}
 
 
 @dataclass
@@ -93,8 +100,8 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         out["message"] = original.message
         out["extensions"] = original.extensions
     elif is_database_down(original):
-        out["message"] = "The database is not answering; try again shortly."
-        out["extensions"] = {"code": "DATABASE_UNAVAILABLE"}
+        out["message"] = DatabaseUnavailable.MESSAGE
+        out["extensions"] = {"code": DatabaseUnavailable.code}
     elif error.path is None:
         # Not raised by a resolver: a literal or variable that a scalar refused while the
         # request was validated or its variables coerced. The message is the scalar's own.
@@ -115,11 +122,29 @@ class Checked:
     errors: tuple[GraphQLError, ...] = ()
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one endpoint accepts besides the size, depth and list limits every one applies."""
+
+    cost: CostModel
+    operations: Path  # the shipped operations, by hash (extensions.persistedQuery)
+    persisted_only: bool  # run nothing but those
+    introspection: bool
+
+    @classmethod
+    def private(cls, settings: Settings) -> "Limits":
+        """``/graphql``'s: in production only shipped operations and no introspection."""
+        return cls(cost=CostModel.private(settings),
+                   operations=persisted.operations_dir(settings),
+                   persisted_only=persisted.persisted_only(settings),
+                   introspection=settings.environment != "production")
+
+
 class GraphQLEndpoint:
     """A starlette endpoint serving one schema.
 
     ``make_context(request, request_id)`` authenticates (raising ``RequestError`` for a missing
-    or bad key) and returns the resolvers' context.
+    or bad key) and returns the resolvers' context. ``limits`` default to ``/graphql``'s.
     """
 
     # graphql-core's ExecutionContext, unless a schema's endpoint brings a leaner one.
@@ -132,13 +157,22 @@ class GraphQLEndpoint:
         settings: Settings,
         make_context: Callable[[Request, str], Awaitable[Context]],
         title: str,
+        limits: Limits | None = None,
     ) -> None:
         self.schema = schema
         self.settings = settings
         self.make_context = make_context
         self.title = title
-        self.rules = rules(max_depth=settings.max_query_depth,
-                           max_bytes=settings.max_document_bytes)
+        self.limits = limits or Limits.private(settings)
+        self.operations = persisted.load_operations(self.limits.operations)
+        if self.limits.persisted_only and not self.operations:
+            raise ValueError(f"Persisted operations are on but {self.limits.operations} holds "
+                             "no *.graphql operation; set REGISTRY_OPERATIONS_DIR.")
+        self.rules = [*rules(max_depth=settings.max_query_depth,
+                             max_bytes=settings.max_document_bytes,
+                             max_list_items=settings.max_list_input,
+                             introspection=self.limits.introspection),
+                      cost_limit_rule(self.limits.cost)]
         # Clients send the same few documents over and over: parsing and validating them
         # again cost more than executing them (measured in bench/bench_api.py). The rules do
         # not depend on who asks, so the outcome is a function of the text alone.
@@ -166,11 +200,14 @@ class GraphQLEndpoint:
             status, body = await self._handle(request, request_id, media_type)
         except RequestError as err:
             return self._error_response(err, media_type, request_id)
+        headers = {"X-Request-ID": request_id, "Cache-Control": "no-store"}
+        if status == 503:  # the database went away while the operation ran
+            headers.update(DATABASE_RETRY_AFTER)
         return Response(
             json.dumps(body, default=str, separators=(",", ":")),
             status_code=status,
             media_type=f"{media_type}; charset=utf-8",
-            headers={"X-Request-ID": request_id, "Cache-Control": "no-store"},
+            headers=headers,
         )
 
     def _media_type(self, request: Request) -> str:
@@ -240,7 +277,7 @@ class GraphQLEndpoint:
         query, variables = params.get("query"), params.get("variables")
         operation_name = params.get("operationName")
         invalid = 400 if legacy else 422
-        if not isinstance(query, str) or not query.strip():
+        if not isinstance(query, str | None) or (query is not None and not query.strip()):
             raise RequestError(invalid, "The request needs a 'query' string holding a GraphQL "
                                         "document.", "BAD_REQUEST")
         if variables is not None and not isinstance(variables, dict):
@@ -250,14 +287,53 @@ class GraphQLEndpoint:
         extensions = params.get("extensions")
         if extensions is not None and not isinstance(extensions, dict):
             raise RequestError(invalid, "'extensions' must be a JSON object.", "BAD_REQUEST")
+        query = self._persisted_query(query, extensions, invalid)
 
-        # Authenticate before looking at the document: validation messages name fields.
+        # Authenticate before looking at the document: validation messages name fields. (A
+        # document that is not a shipped operation was refused above without a key lookup.)
         context = await self.make_context(request, request_id)
         try:
             return await self._run(request, request_id, legacy, query, variables,
                                    operation_name, context)
         finally:
             await context.close()
+
+    def _persisted_query(self, query: str | None, extensions: dict[str, Any] | None,
+                         invalid: int) -> str:
+        """The document to run: ``query``, or the shipped operation whose SHA-256 is
+        ``extensions.persistedQuery.sha256Hash``; in persisted mode only a shipped one."""
+        sent = (extensions or {}).get("persistedQuery")
+        if sent is not None:
+            digest = sent.get("sha256Hash") if isinstance(sent, dict) else None
+            if not isinstance(digest, str):
+                raise RequestError(invalid, "extensions.persistedQuery needs a 'sha256Hash' "
+                                            "string.", "BAD_REQUEST")
+            digest = digest.lower()
+            if query is None:
+                if digest not in self.operations:
+                    raise self._not_shipped(invalid)
+                return self.operations[digest].text
+            if persisted.sha256(query) != digest:
+                raise RequestError(invalid, "extensions.persistedQuery.sha256Hash is not the "
+                                            "SHA-256 of the query; send both as shipped or "
+                                            "just one.", "BAD_REQUEST")
+        if query is None:
+            raise RequestError(invalid, "The request needs a 'query' string holding a GraphQL "
+                                        "document.", "BAD_REQUEST")
+        if self.limits.persisted_only and persisted.sha256(query) not in self.operations:
+            raise self._not_shipped(invalid)
+        return query
+
+    def _not_shipped(self, status: int) -> RequestError:
+        if self.limits.persisted_only:
+            return RequestError(
+                status, "This endpoint runs only the operations shipped in graphql/operations/: "
+                "send one's exact text as 'query', or its SHA-256 as extensions.persistedQuery."
+                "sha256Hash (`registry operations list` prints them).",
+                "PERSISTED_OPERATION_NOT_FOUND")
+        return RequestError(status, "No shipped operation has that SHA-256 "
+                                    "(`registry operations list` prints them); send the "
+                                    "document as 'query'.", "PERSISTED_OPERATION_NOT_FOUND")
 
     async def _run(self, request: Request, request_id: str, legacy: bool, query: str,
                    variables: dict[str, Any] | None, operation_name: str | None,
@@ -285,6 +361,10 @@ class GraphQLEndpoint:
         if variables and _has_bad_text(variables):
             return rejected, {"errors": [{"message": BAD_TEXT_MESSAGE,
                                           "extensions": {"code": "BAD_USER_INPUT"}}]}
+        too_long = long_variable_lists(self.schema, operation, variables or {},
+                                       self.settings.max_list_input)
+        if too_long:
+            return rejected, {"errors": [format_error(e, request_id) for e in too_long]}
 
         result = execute(self.schema, document, variable_values=variables,
                          operation_name=operation_name, context_value=context,
@@ -294,6 +374,10 @@ class GraphQLEndpoint:
         body: dict[str, Any] = {}
         if result.errors:
             body["errors"] = [format_error(e, request_id) for e in result.errors]
+        if legacy and result.errors and (result.data is None or _all_roots_null(result.data)) \
+                and _status_for(body["errors"], default=200, only_access=True) == 503:
+            # The legacy media type's 200 is for errors in the request, not for an outage.
+            return 503, body
         if result.data is None and result.errors and legacy:
             if any(e.path is not None for e in result.errors):
                 body["data"] = None  # a non-null root failed during execution
@@ -307,6 +391,10 @@ class GraphQLEndpoint:
         status = 200
         if result.errors and not legacy and _all_roots_null(result.data):
             status = _status_for(body["errors"], default=200, only_access=True)
+            if status != 200:
+                # Refused as a whole. The spec allows a data entry that is not null only with
+                # a 2xx status, so the refusal carries errors alone.
+                del body["data"]
         return status, body
 
     def _error_response(self, err: RequestError, media_type: str, request_id: str) -> Response:

@@ -98,8 +98,8 @@ async def _status_today(root: CertificationRow, info: GraphQLResolveInfo) -> Sta
 class IssueCertificationInput(graphene.InputObjectType):
     officer_id = graphene.ID(required=True)
     number = graphene.String(required=True)
-    discipline = graphene.Field(enums.CertificationDiscipline, required=True)
-    level = graphene.Field(enums.CertificationLevel, required=True)
+    discipline = graphene.InputField(enums.CertificationDiscipline, required=True)
+    level = graphene.InputField(enums.CertificationLevel, required=True)
     issued_on = graphene.Date(required=True)
     expires_on = graphene.Date()
     state = graphene.String(description="Defaults to the registry's state.")

@@ -53,7 +53,7 @@ class ReportHireInput(graphene.InputObjectType):
 
 class ReportSeparationInput(graphene.InputObjectType):
     ended_on = graphene.Date(required=True)
-    reason = graphene.Field(enums.SeparationReason, required=True)
+    reason = graphene.InputField(enums.SeparationReason, required=True)
     note = graphene.String()
 
 

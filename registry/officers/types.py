@@ -227,7 +227,7 @@ class OfficerConnection(graphene.relay.Connection):
 
 
 class OtherNameInput(graphene.InputObjectType):
-    kind = graphene.Field(enums.NameKind, required=True)
+    kind = graphene.InputField(enums.NameKind, required=True)
     last_name = graphene.String(required=True)
     first_name = graphene.String()
     middle_name = graphene.String()

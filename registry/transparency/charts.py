@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from registry.labels import fit, human
+
 WIDTH = 880
 CHAR_W = 6.4  # average width of a 12px sans-serif character, for fitting labels
 
@@ -22,20 +24,6 @@ CATEGORY_COLORS = {
     "pattern_of_misconduct": "#8a6d0b", "separation_under_investigation": "#3b6ea8",
     "other": "#5b6675", "not_recorded": "#a7b0bd",
 }
-
-
-def human(value: object) -> str:
-    """``use_of_force`` -> ``use of force``; ``None`` -> ``""``."""
-    if value is None:
-        return ""
-    return str(getattr(value, "value", value)).replace("_", " ")
-
-
-def fit(text: str, width: float) -> str:
-    room = int(width // CHAR_W)
-    if len(text) <= room:
-        return text
-    return text[:max(room - 1, 0)].rstrip() + "…" if room >= 3 else ""
 
 
 # --- an officer's timeline --------------------------------------------------------------------
@@ -150,13 +138,13 @@ def officer_timeline(name: str, record: dict[str, Any], today: date) -> Timeline
             years = f"{s['from_year']}–{s['to_year'] or 'present'}"
             segments.append(Segment(a, y + 6 + lane * (bar + 6), b - a, bar,
                                     "stint" if s["to_year"] else "stint-open",
-                                    fit(s["agency"]["name"], b - a - 10),
+                                    fit(s["agency"]["name"], b - a - 10, CHAR_W),
                                     f"{s['agency']['name']}, {years}"))
         y += height
     # One lane per certification: its status from issue to today, coloured by status.
     for c in certs:
         label = f"{human(c['level']).title()} ({_short(c['discipline'])})"
-        lanes.append(Lane(fit(label, x0 - 16), y, bar + 12))
+        lanes.append(Lane(fit(label, x0 - 16, CHAR_W), y, bar + 12))
         changes = [h for h in c["history"]] or [
             {"status": c["status"], "effective_on": c["issued_on"], "change": "issued"}]
         for i, h in enumerate(changes):
@@ -167,7 +155,7 @@ def officer_timeline(name: str, record: dict[str, Any], today: date) -> Timeline
                 until.isoformat() if i + 1 < len(changes) else "today")
             segments.append(Segment(a, y + 6, b - a, bar, STATUS_CSS.get(h["status"],
                                                                           "st-neutral"),
-                                    fit(human(h["status"]), b - a - 8),
+                                    fit(human(h["status"]), b - a - 8, CHAR_W),
                                     f"{label}: {human(h['status'])}, {when}"))
         y += bar + 12
     # Board actions and public findings as marks.

@@ -1,10 +1,9 @@
 """The public side's database access and per-request context.
 
 The public pages and ``/public/graphql`` read through their own small asyncpg pool (one per
-worker process, opened on first use) rather than SQLAlchemy: no ORM rows, no session, no
-pre-ping round trip per checkout. A request holds at most one connection, taken on its
-first query and returned when the request ends; loaders that run at the same time take turns
-on it.
+worker process, opened on first use) rather than SQLAlchemy: no ORM rows, no session. A
+request holds at most one connection, taken on its first query and returned when the request
+ends; loaders that run at the same time take turns on it.
 """
 
 import asyncio
@@ -19,9 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from registry.api.context import Context
 from registry.database import asyncpg_url
+from registry.errors import DatabaseUnavailable
 from registry.referrals.grounds import load_grounds
 from registry.settings import Settings
 from registry.transparency import repository
+
+
+def connection_failed(err: BaseException) -> bool:
+    """A failure of the connection itself (not of a statement): it must not be reused."""
+    from registry.api.http import is_database_down
+
+    return is_database_down(err)
 
 
 class PublicDatabase:
@@ -44,15 +51,51 @@ class PublicDatabase:
             async with self._lock:
                 if self._pool is None:
                     s = self.settings
+                    # A public statement runs at most the shorter of the two limits; a
+                    # server that stops answering is found half a second later by the
+                    # client-side timeout (there is no ping per checkout).
+                    limit_ms = min(s.db_statement_timeout_ms,
+                                   int(s.db_unavailable_timeout_seconds * 1000))
                     self._pool = await asyncpg.create_pool(
-                        self.url, min_size=1, max_size=s.public_db_pool_size, timeout=5,
-                        command_timeout=s.db_statement_timeout_ms / 1000 + 5,
+                        self.url, min_size=1, max_size=s.public_db_pool_size,
+                        timeout=s.db_unavailable_timeout_seconds,
+                        command_timeout=limit_ms / 1000 + 0.5,
                         server_settings={
-                            "statement_timeout": str(s.db_statement_timeout_ms),
+                            "statement_timeout": str(limit_ms),
                             "application_name": "registry-public", "jit": "off",
                             # Reads only: a bug cannot write through the public side.
                             "default_transaction_read_only": "on"})
         return self._pool
+
+    async def acquire(self) -> asyncpg.Connection:
+        """A pooled connection within ``db_unavailable_timeout_seconds``, else
+        ``DatabaseUnavailable``. No ping per checkout (its round trip was ~20% of a search's
+        database CPU): the pool replaces connections a restarted server closed, and a server
+        that hangs is found by the first statement's client-side timeout (``pool``)."""
+        try:
+            async with asyncio.timeout(self.settings.db_unavailable_timeout_seconds):
+                return await (await self.pool()).acquire()
+        except TimeoutError:
+            raise DatabaseUnavailable(DatabaseUnavailable.MESSAGE) from None
+
+    async def release(self, conn: asyncpg.Connection, *, broken: bool = False) -> None:
+        """``broken``: the connection failed (timeout, lost server); its state is unknown, so
+        it is closed rather than reset, which would wait on a server that does not answer."""
+        if broken:
+            conn.terminate()
+        await (await self.pool()).release(conn)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        conn = await self.acquire()
+        broken = False
+        try:
+            yield conn
+        except BaseException as err:
+            broken = connection_failed(err)
+            raise
+        finally:
+            await self.release(conn, broken=broken)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -97,8 +140,14 @@ class PublicContext(Context):
         assert self.database is not None
         async with self._db_turn:
             if self._conn is None:
-                self._conn = await (await self.database.pool()).acquire()
-            yield self._conn
+                self._conn = await self.database.acquire()
+            try:
+                yield self._conn
+            except BaseException as err:
+                if connection_failed(err):
+                    conn, self._conn = self._conn, None
+                    await self.database.release(conn, broken=True)
+                raise
 
     def grounds(self) -> dict[str, str]:
         """Ground code -> category, from the grounds file in force."""
@@ -109,7 +158,7 @@ class PublicContext(Context):
         if self._conn is not None:
             conn, self._conn = self._conn, None
             assert self.database is not None
-            await (await self.database.pool()).release(conn)
+            await self.database.release(conn)
 
 
 def public_context_factory(engine: AsyncEngine, settings: Settings, database: PublicDatabase

@@ -1,7 +1,9 @@
 """``/public/graphql``: the GraphQL-over-HTTP endpoint of registry/api/http.py with what a
 public, keyless endpoint adds:
 - a per-address rate limit: 429 with ``Retry-After`` (and ``extensions.retryAfter``);
-- a cost limit besides the depth and size limits (registry/transparency/cost.py);
+- its own cost limit (registry/api/cost.py; the aggregates count as longer lists);
+- any document, and introspection, in production too: the public may write its own
+  queries; the shipped ones in graphql/operations/public/ may be sent by hash;
 - cache headers: a successful GET query is ``public, max-age=N`` with a strong ``ETag``
   (``If-None-Match`` gets 304) and ``Vary: Accept`` (the media type follows Accept);
   POSTs, errors and refusals stay ``no-store``;
@@ -19,11 +21,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from registry.api.context import Context
-from registry.api.http import GRAPHQL_RESPONSE, JSON, GraphQLEndpoint
+from registry.api.cost import CostModel
+from registry.api.http import GRAPHQL_RESPONSE, JSON, GraphQLEndpoint, Limits
+from registry.api.persisted import operations_dir
 from registry.settings import Settings
-from registry.transparency.cost import cost_limit_rule
 from registry.transparency.execution import LeanExecutionContext
 from registry.transparency.ratelimit import RateLimiter, Refusal
+from registry.transparency.schema import MAX_PAGE
+
+# Expected lengths of the aggregate lists (years, agencies, ground categories, grounds).
+AGGREGATE_SIZES = dict.fromkeys(
+    ("decertificationsByYear", "decertificationsByAgency", "byGround", "grounds"), 50)
 
 
 def rate_limited_body(refusal: Refusal) -> dict[str, Any]:
@@ -49,9 +57,13 @@ class PublicGraphQLEndpoint(GraphQLEndpoint):
     def __init__(self, schema: GraphQLSchema, *, settings: Settings,
                  make_context: Callable[[Request, str], Awaitable[Context]], title: str,
                  limiter: RateLimiter) -> None:
-        super().__init__(schema, settings=settings, make_context=make_context, title=title)
-        self.rules = [*self.rules, cost_limit_rule(settings.public_max_cost,
-                                                   min(settings.max_page_size, 100))]
+        cost = CostModel(max_cost=settings.public_max_cost,
+                         max_page=min(settings.max_page_size, MAX_PAGE),
+                         per_field=settings.cost_per_field, list_size=settings.cost_list_size,
+                         list_sizes=AGGREGATE_SIZES)
+        super().__init__(schema, settings=settings, make_context=make_context, title=title,
+                         limits=Limits(cost=cost, operations=operations_dir(settings) / "public",
+                                       persisted_only=False, introspection=True))
         self.limiter = limiter
         self.cache_control = (f"public, max-age={settings.public_cache_seconds}"
                               if settings.public_cache_seconds else "no-cache")

@@ -30,14 +30,20 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from registry.api.http import is_database_down
+from registry.api.http import DATABASE_RETRY_AFTER, is_database_down
 from registry.api.relay import decode_cursor, encode_cursor
-from registry.errors import InvalidInput, NotFound, RegistryError
+from registry.errors import DatabaseUnavailable, InvalidInput, NotFound, RegistryError
+from registry.labels import human
 from registry.names import fold
 from registry.referrals.grounds import NDI_CATEGORIES, load_grounds
 from registry.settings import Settings
+from registry.states import STATE_NAMES
 from registry.transparency import charts, repository
-from registry.transparency.context import PublicDatabase, public_context_factory
+from registry.transparency.context import (
+    PublicDatabase,
+    connection_failed,
+    public_context_factory,
+)
 from registry.transparency.http import PublicGraphQLEndpoint
 from registry.transparency.ratelimit import RateLimiter
 from registry.transparency.schema import (
@@ -57,25 +63,11 @@ log = logging.getLogger("registry.public")
 
 TEMPLATES = Path(__file__).parent / "templates"
 SEARCH_PAGE = 25
+DATABASE_DOWN = ("The registry's database is not answering; please try again in a few "
+                 "seconds.")
 LIST_PAGE = 50
 AGENCY_ROWS = 25
 
-STATE_NAMES = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
-    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
-    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
-    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan",
-    "MN": "Minnesota", "MS": "Mississippi", "MO": "Missouri", "MT": "Montana",
-    "NE": "Nebraska", "NV": "Nevada", "NH": "New Hampshire", "NJ": "New Jersey",
-    "NM": "New Mexico", "NY": "New York", "NC": "North Carolina", "ND": "North Dakota",
-    "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon", "PA": "Pennsylvania",
-    "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota", "TN": "Tennessee",
-    "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia", "WA": "Washington",
-    "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming", "AS": "American Samoa",
-    "GU": "Guam", "MP": "Northern Mariana Islands", "PR": "Puerto Rico",
-    "VI": "U.S. Virgin Islands",
-}
 STATUS_LABELS = {
     "active": "Active", "reinstated": "Reinstated", "inactive": "Inactive",
     "lapsed": "Lapsed", "suspended": "Suspended", "revoked": "Revoked",
@@ -133,13 +125,13 @@ def stylesheet() -> tuple[bytes, str]:
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["human"] = charts.human
+    env.filters["human"] = human
     env.filters["long_date"] = _long_date
     env.filters["status"] = lambda s: STATUS_LABELS.get(s or "", "Not certified")
     env.filters["badge"] = lambda s: STATUS_BADGES.get(s or "", "neutral")
-    env.filters["outcome"] = lambda o: OUTCOME_LABELS.get(o, charts.human(o).capitalize())
-    env.filters["category"] = lambda c: CATEGORY_LABELS.get(c, charts.human(c).capitalize())
-    env.filters["change"] = lambda c: CHANGE_LABELS.get(c, charts.human(c).capitalize())
+    env.filters["outcome"] = lambda o: OUTCOME_LABELS.get(o, human(o).capitalize())
+    env.filters["category"] = lambda c: CATEGORY_LABELS.get(c, human(c).capitalize())
+    env.filters["change"] = lambda c: CHANGE_LABELS.get(c, human(c).capitalize())
     env.filters["num"] = lambda n: f"{n:,}"
     env.globals["CATEGORY_COLORS"] = charts.CATEGORY_COLORS
     env.globals["css_version"] = stylesheet()[1]
@@ -230,12 +222,13 @@ class PublicSite:
                                    {"Retry-After": str(refusal.retry_after)})
             as_of = None
             try:
-                pool = await self.database.pool()
-                async with pool.acquire() as conn:
+                async with self.database.connection() as conn:
                     as_of = await self.database.as_of(conn)
                     built = await build(request, conn)
             except PageError as err:
                 return self._error(err.status, err.message, request_id, as_of)
+            except DatabaseUnavailable:
+                return self._error(503, DATABASE_DOWN, request_id, as_of, DATABASE_RETRY_AFTER)
             except InvalidInput as err:
                 return self._error(400, err.message, request_id, as_of)
             except NotFound as err:
@@ -244,9 +237,8 @@ class PublicSite:
                 return self._error(400, err.message, request_id, as_of)
             except Exception as err:
                 if is_database_down(err):
-                    return self._error(503, "The registry's database is not answering; please "
-                                            "try again in a minute.", request_id, as_of,
-                                       {"Retry-After": "30"})
+                    return self._error(503, DATABASE_DOWN, request_id, as_of,
+                                       DATABASE_RETRY_AFTER)
                 log.exception("page %s failed (request %s)", request.url.path, request_id)
                 return self._error(500, "This page could not be produced. Please quote "
                                         f"reference {request_id} if you report it.",
@@ -448,22 +440,19 @@ class PublicSite:
             return self._error(429, f"Too many requests; wait {refusal.retry_after} seconds.",
                                request_id, None, {"Retry-After": str(refusal.retry_after)})
         try:
-            pool = await self.database.pool()
-            conn = await pool.acquire()
+            conn = await self.database.acquire()
         except Exception as err:
             if is_database_down(err):
-                return self._error(503, "The registry's database is not answering; please try "
-                                        "again in a minute.", request_id, None,
-                                   {"Retry-After": "30"})
+                return self._error(503, DATABASE_DOWN, request_id, None, DATABASE_RETRY_AFTER)
             raise
         try:
             where, _ = await self._list_filter(request, conn)
         except (PageError, RegistryError) as err:
-            await pool.release(conn)
+            await self.database.release(conn)
             status = err.status if isinstance(err, PageError) else 400
             return self._error(status, err.message, request_id, None)
-        except BaseException:
-            await pool.release(conn)
+        except BaseException as err:
+            await self.database.release(conn, broken=connection_failed(err))
             raise
         base = str(request.base_url).rstrip("/")
         filename = f"{self.settings.state.lower()}-decertifications-{date.today()}.csv"
@@ -471,17 +460,18 @@ class PublicSite:
                    "Content-Disposition": f'attachment; filename="{filename}"',
                    "X-Request-ID": request_id}
         if request.method == "HEAD":
-            await pool.release(conn)
+            await self.database.release(conn)
             return Response(media_type="text/csv; charset=utf-8", headers=headers)
-        return StreamingResponse(self._rows(pool, conn, where, base),
+        return StreamingResponse(self._rows(conn, where, base),
                                  media_type="text/csv; charset=utf-8", headers=headers)
 
-    async def _rows(self, pool: asyncpg.Pool, conn: asyncpg.Connection,
-                    where: repository.ActionFilter, base: str) -> AsyncIterator[bytes]:
+    async def _rows(self, conn: asyncpg.Connection, where: repository.ActionFilter, base: str
+                    ) -> AsyncIterator[bytes]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         grounds = load_grounds(self.settings)
+        broken = False
         try:
             async with conn.transaction(readonly=True):
                 cursor = await repository.stream_actions(
@@ -509,8 +499,11 @@ class PublicSite:
                         buffer.seek(0)
                         buffer.truncate()
             yield buffer.getvalue().encode()
+        except BaseException as err:
+            broken = connection_failed(err)
+            raise
         finally:
-            await pool.release(conn)
+            await self.database.release(conn, broken=broken)
 
     def _grounds(self) -> dict[str, str]:
         return {g.code: g.category for g in load_grounds(self.settings).grounds}

@@ -30,6 +30,8 @@ class _NameKind(StrEnum):
 
 
 class _Outcome(StrEnum):
+    """The board's actions on a certification (a case's outcome without NO_ACTION)."""
+
     REVOCATION = "revocation"
     SUSPENSION = "suspension"
     SURRENDER = "surrender"

@@ -1,14 +1,19 @@
-"""A cost limit for public operations, checked with the other validation rules (before any
-SQL runs, once per distinct document thanks to the endpoint's document cache).
+"""A cost limit for GraphQL operations on both schemas, checked with the other validation rules
+(before any SQL runs, once per distinct document thanks to the endpoint's document cache).
 
-The cost of an operation is the number of values it may ask for: every field counts 1, times
-the number of parents it is asked on. A connection multiplies what is below it by its
-``first`` (the argument as written; a variable or an absent ``first`` counts as the largest
-page), a list field by ``LIST_SIZE`` (a person's certifications, employment, findings...),
-a list of the aggregates by ``AGGREGATE_SIZE``. Introspection (``__schema``, ``__type``) is
-free: GraphiQL and code generators load the schema with it. The depth limit of
-registry/api/validation.py still applies on top.
+The cost of an operation estimates how many values it may ask for: every field costs
+``per_field``, times the number of parents it is asked on. A connection multiplies what is
+below it by its ``first`` (the argument as written, capped at the largest page; a variable or
+an absent ``first`` counts as the largest page, since the document is priced once whatever the
+variables), any other list field by ``list_size`` (a person's certifications, stints,
+findings...), or by its own size in ``list_sizes`` (by field name: the public aggregates are
+longer than a person's lists). Introspection (``__schema``, ``__type``) is free: GraphiQL and
+code generators load the schema with it. The depth limit of registry/api/validation.py still
+applies on top.
 """
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from graphql import (
     ASTValidationRule,
@@ -28,9 +33,24 @@ from graphql import (
     get_nullable_type,
 )
 
-LIST_SIZE = 10
-AGGREGATE_SIZE = 50
-AGGREGATES = {"decertificationsByYear", "decertificationsByAgency", "byGround", "grounds"}
+from registry.settings import Settings
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """What an operation may cost and how it is priced."""
+
+    max_cost: int
+    max_page: int
+    per_field: int = 1
+    list_size: int = 10
+    list_sizes: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def private(cls, settings: Settings) -> "CostModel":
+        """The model of ``/graphql``; the public endpoint builds its own."""
+        return cls(max_cost=settings.max_query_cost, max_page=settings.max_page_size,
+                   per_field=settings.cost_per_field, list_size=settings.cost_list_size)
 
 
 def _first(node: FieldNode, max_page: int) -> int:
@@ -41,7 +61,7 @@ def _first(node: FieldNode, max_page: int) -> int:
 
 
 def operation_cost(schema: GraphQLSchema, operation: OperationDefinitionNode,
-                   fragments: dict[str, FragmentDefinitionNode], max_page: int) -> int:
+                   fragments: dict[str, FragmentDefinitionNode], model: CostModel) -> int:
     root = schema.get_root_type(operation.operation)
     if root is None:
         return 0
@@ -56,18 +76,18 @@ def operation_cost(schema: GraphQLSchema, operation: OperationDefinitionNode,
                 name = sel.name.value
                 if name.startswith("__"):
                     continue
-                field = parent.fields.get(name)
-                if field is None:
+                definition = parent.fields.get(name)
+                if definition is None:
                     continue  # FieldsOnCorrectType reports it
-                total += times
-                named = get_named_type(field.type)
+                total += times * model.per_field
+                named = get_named_type(definition.type)
                 inner = times
                 if named.name.endswith("Connection"):
-                    inner = times * _first(sel, max_page)
-                elif isinstance(get_nullable_type(field.type), GraphQLList):
-                    inner = times * (AGGREGATE_SIZE if name in AGGREGATES else LIST_SIZE)
-                if name == "edges" or name == "node":
+                    inner = times * _first(sel, model.max_page)
+                elif name in ("edges", "node"):
                     inner = times  # the connection counted its page already
+                elif isinstance(get_nullable_type(definition.type), GraphQLList):
+                    inner = times * model.list_sizes.get(name, model.list_size)
                 total += walk(sel.selection_set, named, inner, seen)
             elif isinstance(sel, InlineFragmentNode):
                 target = (schema.get_type(sel.type_condition.name.value)
@@ -84,19 +104,21 @@ def operation_cost(schema: GraphQLSchema, operation: OperationDefinitionNode,
     return walk(operation.selection_set, root, 1, frozenset())
 
 
-def cost_limit_rule(max_cost: int, max_page: int) -> type[ASTValidationRule]:
+def cost_limit_rule(model: CostModel) -> type[ASTValidationRule]:
     class CostLimit(ASTValidationRule):
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: object
                                        ) -> None:
             fragments = {d.name.value: d for d in self.context.document.definitions
                          if isinstance(d, FragmentDefinitionNode)}
-            cost = operation_cost(self.context.schema, node, fragments, max_page)
-            if cost > max_cost:
+            cost = operation_cost(self.context.schema, node, fragments, model)
+            if cost > model.max_cost:
                 name = node.name.value if node.name else "anonymous"
                 self.report_error(GraphQLError(
                     f"Operation '{name}' may return about {cost:,} values; the limit is "
-                    f"{max_cost:,}. Ask for fewer fields or a smaller page (first).",
+                    f"{model.max_cost:,}. Ask for fewer fields or fewer nested lists, or give "
+                    "connections a smaller literal 'first' (a variable counts as the largest "
+                    f"page, {model.max_page}).",
                     node, extensions={"code": "QUERY_TOO_COSTLY", "cost": cost,
-                                      "maxCost": max_cost}))
+                                      "maxCost": model.max_cost}))
 
     return CostLimit
