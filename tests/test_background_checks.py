@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from registry.background_checks.candidate import parse_candidate
 from registry.background_checks.matching import find_matches
@@ -20,6 +20,7 @@ from registry.findings import service as findings
 from registry.officers import service as officers
 from registry.officers.models import NameKind
 from tests.conftest import SYSTEM, data, gql, row_counts
+from tests.test_report_page import checked  # noqa: F401  (a fixture)
 from tests.test_roles import STAFF
 
 CHECK = """query($c: CandidateInput!, $p: CheckPurpose!) {
@@ -302,3 +303,50 @@ async def test_unknown_purpose_and_missing_names_fail_validation(client, world, 
         assert response.status_code == 422
         assert "CheckPurpose" in str(response.json()) or "firstName" in str(response.json())
     assert await row_counts(engine) == before
+
+
+# Every relation of the report, with fields read through other loaders (agency, reportedBy,
+# the certification's officer, the action's case number).
+RECORD = """id fullName dateOfBirth recordIds otherNames { kind firstName lastName recordedAt }
+  certifications { id number state status statusSince suspendedUntil allowedMoves
+    history { action fromStatus toStatus effectiveOn untilOn reason recordedAt } officer { id } }
+  stints { id rank startedOn endedOn separationReason separationNote agency { name ori }
+    reportedBy { name } }
+  findings { id incidentOn category finalDisposition discipline agency { name } }
+  convictions { offense level convictedOn }
+  cases { number status grounds finalOrder { outcome effectiveOn } }
+  decertificationActions { kind outcome effectiveOn grounds caseNumber }"""
+
+
+async def test_the_report_shows_the_record_as_the_officer_query_does_in_one_statement(
+        app, client, engine, world, checked):  # noqa: F811
+    """The check reads everything it reports about a person (merged records included) in one
+    statement; what it shows POST staff is what the officer query shows them."""
+    async with session_scope(engine) as s:
+        dup = await officers.register(session=s, actor=SYSTEM, officer_in=officers.OfficerIn(
+            first_name="Dana", last_name="Kessler", birth_date=PartialDate(1984, 6, 12)))
+        await employment.report_hire(session=s, actor=STAFF, hire_in=employment.HireIn(
+            officer_id=dup.id, agency_id=world.agency_a.id, started_on=date(2005, 1, 3)))
+        await officers.merge(session=s, actor=SYSTEM, survivor_id=uuid.UUID(checked.officer),
+                             duplicate_id=dup.id, reason="same person")
+    statements: list[str] = []
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_: statements.append(sql))
+    query = ("query($c: CandidateInput!) { backgroundCheck(candidate: $c, purpose: AUDIT) { "
+             "matches { officer { " + RECORD + " } } } }")
+    found = await data(client, query, {"c": {"firstName": "Dana", "lastName": "Whitfield",
+                                             "dateOfBirth": "1984-06-12"}},
+                       token=world.tokens["staff"])
+    reporting = len(statements)
+    statements.clear()
+    await data(client, query, {"c": candidate(firstName="Zebulon", lastName="Quackenbush")},
+               token=world.tokens["staff"])
+    # reportedBy is not part of the report: POST staff entered these stints, so it is null
+    # and no agency is loaded for it.
+    assert reporting == len(statements) + 1
+    reported = found["backgroundCheck"]["matches"][0]["officer"]
+    assert len(reported["recordIds"]) == 2 and len(reported["stints"]) == 3
+    assert reported["cases"] and reported["decertificationActions"][0]["caseNumber"]
+    record = await data(client, f"query($id: ID!) {{ officer(id: $id) {{ {RECORD} }} }}",
+                        {"id": checked.officer}, token=world.tokens["staff"])
+    assert reported == record["officer"]

@@ -51,7 +51,6 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from registry.background_checks.candidate import (
@@ -60,6 +59,7 @@ from registry.background_checks.candidate import (
     first_name_forms,
     probes,
 )
+from registry.database import sql_text
 
 
 @dataclass(frozen=True)
@@ -298,7 +298,7 @@ async def probe_keys(connection: AsyncConnection, candidate: Candidate) -> list[
     """Each probe's keys, folded and coded by the same SQL functions that fill match_keys,
     with the first name's nickname forms."""
     found = probes(candidate)
-    rows = await connection.execute(text(KEYS_SQL), {"probes": json.dumps([
+    rows = await connection.execute(sql_text(KEYS_SQL), {"probes": json.dumps([
         {"n": p.n, "first": p.first, "middle": p.middle, "last": p.last, "suffix": p.suffix}
         for p in found])})
     return [{"kind": p.kind, **row._asdict(), "nicks": list(first_name_forms(row.first_key))}
@@ -349,7 +349,7 @@ async def find_matches(connection: AsyncSession | AsyncConnection, candidate: Ca
     keys = await probe_keys(connection, candidate)
     params = match_parameters(candidate, keys, threshold=threshold,
                               trigram_floor=trigram_floor, limit=limit, weights=weights)
-    result = await connection.execute(text(MATCH_SQL), params)
+    result = await connection.execute(sql_text(MATCH_SQL), params)
     return [
         Match(officer_id=row.person_id, score=float(row.score), probe=row.probe,
               record_name_kind=row.name_kind,

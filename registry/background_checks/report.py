@@ -16,7 +16,6 @@ an audit event, in the same transaction as the reads it records.
 import json
 import logging
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
@@ -33,22 +32,25 @@ from registry.actors import Actor
 from registry.agencies import repository as agencies
 from registry.agencies.models import Agency
 from registry.api.auth import authenticated_context
-from registry.api.http import RequestError, is_database_down
+from registry.api.http import DATABASE_RETRY_AFTER, RequestError, is_database_down
+from registry.api.loaders import group
 from registry.audit import service as audit
 from registry.background_checks import matching, repository, service
 from registry.background_checks.types import DECIDED
-from registry.cases import repository as cases
 from registry.cases.models import Case, DecertificationAction, FinalOrder
-from registry.certifications import repository as certifications
 from registry.certifications.models import Certification, StatusEvent
 from registry.dates import PartialDate
-from registry.employment import repository as employment
 from registry.employment.models import Stint
-from registry.errors import Forbidden, InvalidInput, NotFound, RegistryError
-from registry.findings import repository as findings
+from registry.errors import (
+    DatabaseUnavailable,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RegistryError,
+)
 from registry.findings.models import Conviction, Finding
 from registry.keys.models import Role
-from registry.officers import repository as officers
+from registry.labels import fit, human
 from registry.officers.models import Officer, OfficerName
 from registry.settings import Settings
 
@@ -157,54 +159,31 @@ def match_of(stored: dict[str, Any]) -> matching.Match:
 async def load_people(session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID]
                       ) -> dict[uuid.UUID, PersonView]:
     """The records of the people behind ``ids`` (record ids stored with the check; a record
-    merged since resolves to its survivor), keyed by those ids. A dozen queries in all."""
+    merged since resolves to its survivor), keyed by those ids: one statement, the one the
+    check's own report reads (``repository.REPORT_SQL``)."""
     if not ids:
         return {}
-    people = {p.id: p for p in await officers.get_people(session, ids)}
-    records = await officers.records_of_people(session, list(people))
-    owner = {r: person for person, rs in records.items() for r in rs}
-    all_records = list(owner)
-    views = {pid: PersonView(person=p, record_count=len(records.get(pid, [])))
-             for pid, p in people.items()}
-
-    for name in await officers.names_of(session, all_records):
-        views[owner[name.officer_id]].other_names.append(name)
-
-    certs = await certifications.of_people(session, list(people))
-    events: dict[uuid.UUID, list[StatusEvent]] = defaultdict(list)
-    for event in await certifications.events_of(session, [c.id for _, c in certs]):
-        events[event.certification_id].append(event)
-    for pid, cert in certs:
-        views[pid].certifications.append(CertificationView(cert, events.get(cert.id, [])))
-
-    for pid, stint in await employment.of_people(session, list(people)):
-        views[pid].stints.append(stint)
-
-    for finding in await findings.of_records(session, all_records):
-        if service.finding_visible_in_check(actor, finding.agency_id,
-                                            finding.final_disposition):
-            views[owner[finding.officer_id]].findings.append(finding)
-
-    # Convictions are court records: every check shows them.
-    for conviction in await findings.convictions_of_records(session, all_records):
-        views[owner[conviction.officer_id]].convictions.append(conviction)
-
-    # An agency sees decided cases only (the final order is a public fact); an open case shows
-    # as a flag.
-    shown = [c for c in await cases.of_records(session, all_records)
-             if actor.role is not Role.AGENCY or c.status in DECIDED]
-    orders = {o.case_id: o for o in
-              await cases.final_orders_of(session, [c.id for c in shown])} if shown else {}
-    for case in shown:
-        views[owner[case.officer_id]].cases.append(CaseView(case, orders.get(case.id)))
-
-    for action in await cases.actions_of_records(session, all_records):
-        views[owner[action.officer_id]].actions.append(action)
-
-    for pid, row in (await repository.flags_of_people(session, list(people))).items():
-        views[pid].flags = {k: bool(getattr(row, k)) for k in FLAG_LABELS}
-
-    return {asked: views[owner[asked]] for asked in ids if asked in owner}
+    views: dict[uuid.UUID, PersonView] = {}
+    for r in await repository.reports_of_people(session, list(ids)):
+        events = group((e.certification_id, e) for e in r.status_events)
+        orders = {o.case_id: o for o in r.final_orders}
+        view = PersonView(
+            person=r.person, record_count=len(r.records), other_names=r.names,
+            certifications=[CertificationView(c, events.get(c.id, []))
+                            for c in r.certifications],
+            stints=r.stints,
+            findings=[f for f in r.findings if service.finding_visible_in_check(
+                actor, f.agency_id, f.final_disposition)],
+            # Convictions are court records: every check shows them.
+            convictions=r.convictions,
+            # An agency sees decided cases only (the final order is a public fact); an open
+            # case shows as a flag.
+            cases=[CaseView(c, orders.get(c.id)) for c in r.cases
+                   if actor.role is not Role.AGENCY or c.status in DECIDED],
+            actions=r.actions,
+            flags={k: bool(getattr(r.flags, k)) for k in FLAG_LABELS})
+        views.update({record: view for record in r.records})
+    return {asked: views[asked] for asked in ids if asked in views}
 
 
 async def build_report(session: AsyncSession, *, actor: Actor, check_id: uuid.UUID,
@@ -271,21 +250,6 @@ LEGEND = {
     "action": ("square", "Appeal outcome / reinstatement"),
     "check": ("line", "Date the check was run"),
 }
-
-
-def human(value: object) -> str:
-    """``resigned_under_investigation`` -> ``resigned under investigation``."""
-    if value is None:
-        return ""
-    return str(getattr(value, "value", value)).replace("_", " ")
-
-
-def _fit(text: str, width: float) -> str:
-    """``text`` cut (with an ellipsis) to what fits in ``width`` at 11px."""
-    room = int(width // CHAR_W)
-    if len(text) <= room:
-        return text
-    return text[:max(room - 1, 0)].rstrip() + "…" if room >= 2 else ""
 
 
 @dataclass(frozen=True)
@@ -379,7 +343,7 @@ def _place_markers(points: list[_Point], y: float, to_x: Any) -> list[Marker]:
     ends = {"above": -1e9, "below": -1e9}
     for p in sorted(points, key=lambda p: p.on):
         x = to_x(p.on)
-        label = _fit(p.label, 150)
+        label = fit(p.label, 150, CHAR_W)
         half = len(label) * CHAR_W / 2
         # Centred on the marker, but kept inside the picture and off the lane labels.
         label_x = min(max(x, PLOT_X0 - 4 + half), WIDTH - 8 - half)
@@ -469,7 +433,8 @@ def build_timeline(person: PersonView, agency_names: dict[uuid.UUID, Agency], ru
         # Inside the bar when it fits (or cut to fit a wide bar); else beside it, to the right
         # unless that leaves the picture.
         where = "inside" if len(name) * CHAR_W + 10 <= x1 - x0 or x1 - x0 >= 70 else "right"
-        label = _fit(name, x1 - x0 - 10) if where == "inside" else _fit(name, 40 * CHAR_W)
+        room = x1 - x0 - 10 if where == "inside" else 40 * CHAR_W
+        label = fit(name, room, CHAR_W)
         lo, hi = x0, x1
         if where == "right":
             hi = x1 + 4 + len(label) * CHAR_W
@@ -628,8 +593,8 @@ async def report_page(request: Request) -> Response:
         return _error_page(settings, 400, err.message, request_id)
     except Exception as err:
         if is_database_down(err):
-            return _error_page(settings, 503, "The database is not answering; try again "
-                                              "shortly.", request_id, {"Retry-After": "5"})
+            return _error_page(settings, 503, DatabaseUnavailable.MESSAGE, request_id,
+                               DATABASE_RETRY_AFTER)
         log.exception("report %s failed (request %s)", request.url.path, request_id)
         return _error_page(settings, 500, "The report could not be produced; quote the request "
                                           f"id {request_id} when reporting it.", request_id)

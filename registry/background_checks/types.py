@@ -8,7 +8,7 @@ from registry.agencies.dataloaders import AgencyById
 from registry.agencies.types import Agency
 from registry.api.context import actor, ctx
 from registry.background_checks import matching
-from registry.background_checks.dataloaders import FlagsByPerson
+from registry.background_checks.dataloaders import FlagsByPerson, ReportedPerson
 from registry.background_checks.service import Purpose, finding_visible_in_check
 from registry.cases.dataloaders import CasesByPerson
 from registry.findings.dataloaders import ConvictionsByPerson, FindingsByPerson
@@ -117,7 +117,7 @@ class BackgroundCheckMatch(graphene.ObjectType):
 
     @staticmethod
     async def resolve_officer(root: dict, info: GraphQLResolveInfo) -> Any:
-        return await ctx(info).loader(PersonById).load(root["match"].officer_id)
+        return await ctx(info).loader(ReportedPerson).load(root["match"].officer_id)
 
 
 class BackgroundCheckResult(graphene.ObjectType):
