@@ -50,6 +50,7 @@ from bench_public import machine  # noqa: E402
 from registry import migrations  # noqa: E402
 from registry.database import asyncpg_url, start_embedded_server  # noqa: E402
 from registry.demo import load_demo  # noqa: E402
+from registry.settings import Settings  # noqa: E402
 from tests.fuzzing import (  # noqa: E402
     TARGETS,
     Answer,
@@ -147,7 +148,12 @@ def main(
         port = free_port()
         log = failures_file.with_suffix(".server.log")
         failures_file.parent.mkdir(parents=True, exist_ok=True)
-        server = start_server(url, port, workers, log)
+        # On the embedded server the service runs as the least-privilege role, as deployed
+        # (a server given by URL: as that URL's user).
+        given = database_url or os.environ.get("REGISTRY_DATABASE_URL")
+        service = url if given else make_url(url).set(
+            username=Settings().service_role, password=None).render_as_string(hide_password=False)
+        server = start_server(service, port, workers, log)
         base = f"http://127.0.0.1:{port}"
         tallies: dict[tuple[str, str], Tally] = {}
         budget = -(-requests // len(TARGETS))
