@@ -162,20 +162,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "REGISTRY_DATABASE_URL": url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "registry.cli", "serve", "--port", str(port), "--workers",
-         str(workers)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
+def start_server(url: str, port: int, workers: int, *, env: dict[str, str] | None = None,
+                 log: Path | None = None) -> subprocess.Popen:
+    """`registry serve` on loopback, connecting with ``url``, once /healthz answers; ``env``
+    adds settings, ``log`` takes its output (tracebacks of internal errors)."""
+    environment = {**os.environ, "REGISTRY_DATABASE_URL": url, **(env or {})}
+    out = log.open("wb") if log else subprocess.PIPE
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "registry.cli", "serve", "--port", str(port), "--workers",
+             str(workers)], env=environment, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=out)
+    finally:
+        if log:
+            out.close()  # type: ignore[union-attr]
+    deadline = time.time() + 90
     while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited; see {log or 'its output'}")
         try:
             if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return proc
         except httpx2.HTTPError:
             time.sleep(0.3)
     proc.kill()
-    raise RuntimeError("the server did not become healthy within 60 s")
+    raise RuntimeError("the server did not become healthy within 90 s")
 
 
 async def make_token(settings: Settings, role: Role = Role.POST_STAFF,

@@ -21,7 +21,6 @@ every failure to ``--failures-file``. Exits 1 on any internal error or spec viol
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -41,10 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_api import (  # noqa: E402
-    free_port,
-    owner_settings,
-)
+from bench_api import free_port, owner_settings, start_server  # noqa: E402
 from bench_public import machine  # noqa: E402
 
 from registry import migrations  # noqa: E402
@@ -91,30 +87,6 @@ async def _pool_and_size(url: str) -> tuple[list[str], list[str], dict[str, str]
     return ids, words, data
 
 
-def start_server(url: str, port: int, workers: int, log: Path) -> subprocess.Popen:
-    """`registry serve` on loopback; its log (tracebacks of internal errors) goes to ``log``."""
-    env = {**os.environ, "REGISTRY_DATABASE_URL": url,
-           # The limits answer 429 (they have their own tests); here they would hide the
-           # resolvers behind them.
-           "REGISTRY_PUBLIC_RATE_LIMIT": "1000000000/minute",
-           "REGISTRY_CHECKS_PER_HOUR": "1000000000"}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "registry.cli", "serve", "--port", str(port), "--workers",
-             str(workers)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=out)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited; see {log}")
-        try:
-            if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx2.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("the server did not become healthy within 90 s")
-
-
 def main(
     requests: Annotated[int, typer.Option(help="Requests in all, split evenly over the six "
                                                "endpoint/role targets.")] = 10_000,
@@ -153,7 +125,11 @@ def main(
         given = database_url or os.environ.get("REGISTRY_DATABASE_URL")
         service = url if given else make_url(url).set(
             username=Settings().service_role, password=None).render_as_string(hide_password=False)
-        server = start_server(service, port, workers, log)
+        # The limits answer 429 (they have their own tests); here they would hide the
+        # resolvers behind them.
+        server = start_server(service, port, workers, log=log, env={
+            "REGISTRY_PUBLIC_RATE_LIMIT": "1000000000/minute",
+            "REGISTRY_CHECKS_PER_HOUR": "1000000000"})
         base = f"http://127.0.0.1:{port}"
         tallies: dict[tuple[str, str], Tally] = {}
         budget = -(-requests // len(TARGETS))
