@@ -29,14 +29,14 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import event, make_url
+from sqlalchemy import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from registry.actors import Actor  # noqa: E402
 from registry.app import create_app  # noqa: E402
-from registry.database import asyncpg_url, resolve_owner_url, session_scope  # noqa: E402
+from registry.database import asyncpg_url, observe_statements, resolve_owner_url, session_scope  # noqa: E402
 from registry.keys import service as keys  # noqa: E402
 from registry.keys.models import Role  # noqa: E402
 from registry.settings import Settings  # noqa: E402
@@ -93,21 +93,18 @@ async def record_sql(settings: Settings, token: str, case: Case
     """The statements each request of `case` sends, captured in-process."""
     app = create_app(settings)
     captured: list[tuple[str, tuple]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        captured.append((statement, tuple(parameters or ())))
-
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", capture)
     per_request = []
     transport = httpx2.ASGITransport(app=app)
-    async with httpx2.AsyncClient(transport=transport, base_url="http://bench") as client:
-        for variables in case.variables:
-            captured.clear()
-            r = await client.post("/graphql", json={"query": case.query, "variables": variables},
-                                  headers={"Authorization": f"Bearer {token}"})
-            body = r.json()
-            assert r.status_code == 200 and "errors" not in body, body
-            per_request.append(list(captured))
+    with observe_statements(app.state.engine, lambda sql, args: captured.append((sql, args))):
+        async with httpx2.AsyncClient(transport=transport, base_url="http://bench") as client:
+            for variables in case.variables:
+                captured.clear()
+                r = await client.post("/graphql",
+                                      json={"query": case.query, "variables": variables},
+                                      headers={"Authorization": f"Bearer {token}"})
+                body = r.json()
+                assert r.status_code == 200 and "errors" not in body, body
+                per_request.append(list(captured))
     await app.state.engine.dispose()
     return per_request
 

@@ -10,14 +10,17 @@ import asyncio
 import logging
 import os
 import warnings
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ARRAY, CursorResult, TextClause, any_, bindparam, make_url, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+import asyncpg
+from sqlalchemy import ARRAY, any_, bindparam, event, make_url, text
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.errors import DatabaseUnavailable
@@ -43,10 +46,6 @@ def start_embedded_server(data_dir: Path) -> str:
 
 def ensure_database(admin_url: str, name: str) -> str:
     """Create database ``name`` on the server behind ``admin_url`` if missing; return its URL."""
-    import asyncio
-
-    import asyncpg
-
     async def create() -> None:
         conn = await asyncpg.connect(admin_url)
         try:
@@ -97,8 +96,6 @@ def _use_embedded(settings: Settings) -> None:
 def is_privileged(url: str) -> bool:
     """Whether ``url`` connects as a superuser or as the owner of the registry's tables, which
     may alter, drop and rewrite them (a service should not)."""
-    import asyncpg
-
     async def ask() -> bool:
         conn = await asyncpg.connect(asyncpg_url(url))
         try:
@@ -204,17 +201,121 @@ def any_of(column: Any, values: Iterable[Any]) -> Any:
 
 
 @lru_cache(maxsize=1024)
-def sql_text(sql: str) -> TextClause:
-    """``text(sql)``, made once per statement: text() scans the whole statement for its
-    binds, which for a long one (the background check's matching) takes longer than the
-    request's other Python work on it."""
-    return text(sql)
+def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``sql`` with its ``:name`` binds as asyncpg's ``$n`` (a name used twice is one
+    ``$n``), and the names in ``$n`` order: what text() and the dialect make of it. Made
+    once per statement: text() scans the whole statement for its binds, which for a long one
+    (the background check's matching) takes longer than the request's other work on it."""
+    compiled = text(sql).compile(dialect=_ASYNCPG_DIALECT)
+    return compiled.string, tuple(compiled.positiontup or ())
 
 
-async def run_sql(session: AsyncSession, sql: str, params: Mapping[str, Any] | None = None
-                  ) -> CursorResult[Any]:
-    """Run hand-written SQL in the session's transaction (for what the ORM cannot say:
-    recursive CTEs, history unions). Goes through the connection, since sqlmodel's session
-    reserves ``execute`` for ORM statements."""
-    connection = await session.connection()
-    return await connection.execute(sql_text(sql), dict(params or {}))
+_ASYNCPG_DIALECT = asyncpg_dialect()
+
+
+class Row:
+    """One row of ``run_sql``: columns as attributes (``row.name``), by name or position
+    (``row["name"]``, ``row[0]``), and ``row._mapping`` as SQLAlchemy's rows have them."""
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, record: asyncpg.Record) -> None:
+        self._mapping = record
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._mapping[name]
+        except KeyError:
+            raise AttributeError(f"the row has no column {name!r}") from None
+
+    def __getitem__(self, key: int | str) -> Any:
+        return self._mapping[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._mapping.values())
+
+    def __len__(self) -> int:
+        return len(self._mapping)
+
+    def __repr__(self) -> str:
+        return f"Row({dict(self._mapping.items())!r})"
+
+
+class Rows(list[Row]):
+    """The rows of ``run_sql``, with SQLAlchemy's result helpers callers use."""
+
+    def all(self) -> list[Row]:
+        return list(self)
+
+    def first(self) -> Row | None:
+        return self[0] if self else None
+
+    def one_or_none(self) -> Row | None:
+        if len(self) > 1:
+            raise MultipleResultsFound("Multiple rows were found when one or none was required")
+        return self.first()
+
+    def one(self) -> Row:
+        row = self.one_or_none()
+        if row is None:
+            raise NoResultFound("No row was found when one was required")
+        return row
+
+    def scalar_one(self) -> Any:
+        return self.one()[0]
+
+
+async def driver(session: AsyncSession | AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under ``session``, inside the session's transaction, for
+    statements that skip SQLAlchemy (``run_sql``, cursors, COPY). SQLAlchemy's asyncpg
+    adapter sends BEGIN lazily, with the first statement that goes through it; this starts
+    it the same way, so that the session's commit or rollback ends what ran here."""
+    connection = await session.connection() if isinstance(session, AsyncSession) else session
+    adapter = (await connection.get_raw_connection()).dbapi_connection
+    if adapter._transaction is None:  # type: ignore[union-attr]
+        await adapter._start_transaction()  # type: ignore[union-attr]
+    return adapter._connection  # type: ignore[union-attr]
+
+
+StatementListener = Callable[[str, tuple[Any, ...]], None]
+_listeners: list[StatementListener] = []
+
+
+@contextmanager
+def observe_statements(engine: AsyncEngine, listener: StatementListener) -> Iterator[None]:
+    """Call ``listener(sql, args)`` for every statement sent while the block runs, in order
+    and in asyncpg's form (``$n`` binds, so they can be replayed): those through ``engine``
+    (the ORM, SQLAlchemy Core) and those of ``run_sql`` (on any engine). For the tests and
+    benchmarks that count or replay what a request sends."""
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any
+                   ) -> None:
+        listener(statement, tuple(parameters or ()))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    _listeners.append(listener)
+    try:
+        yield
+    finally:
+        _listeners.remove(listener)
+        event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
+
+
+async def run_sql(session: AsyncSession | AsyncConnection, sql: str,
+                  params: Mapping[str, Any] | None = None) -> Rows:
+    """Run hand-written SQL (``:name`` binds) in the session's transaction, for what the ORM
+    cannot say (recursive CTEs, history unions) and for hot paths. It goes to asyncpg
+    directly: through SQLAlchemy's text() a statement costs ~180 us more CPU (result
+    metadata, row processing), which a background check pays a dozen times
+    (bench/bench_background_check.py). Values come back as asyncpg decodes them on the
+    session's connection, exactly as through SQLAlchemy."""
+    statement, names = _numbered(sql)
+    given = params or {}
+    missing = [n for n in names if n not in given]
+    if missing:
+        raise ValueError(f"no value for the SQL parameters {', '.join(missing)}")
+    args = tuple(given[n] for n in names)
+    for listener in _listeners:
+        listener(statement, args)
+    conn = await driver(session)
+    return Rows(Row(r) for r in await conn.fetch(statement, *args))

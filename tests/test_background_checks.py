@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from registry.background_checks.candidate import parse_candidate
 from registry.background_checks.matching import find_matches
 from registry.certifications import service as certifications
 from registry.certifications.models import Discipline, Level
-from registry.database import session_scope
+from registry.database import observe_statements, session_scope
 from registry.dates import PartialDate
 from registry.employment import service as employment
 from registry.employment.models import SeparationReason
@@ -330,17 +330,16 @@ async def test_the_report_shows_the_record_as_the_officer_query_does_in_one_stat
         await officers.merge(session=s, actor=SYSTEM, survivor_id=uuid.UUID(checked.officer),
                              duplicate_id=dup.id, reason="same person")
     statements: list[str] = []
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute",
-                 lambda _c, _cur, sql, *_: statements.append(sql))
     query = ("query($c: CandidateInput!) { backgroundCheck(candidate: $c, purpose: AUDIT) { "
              "matches { officer { " + RECORD + " } } } }")
-    found = await data(client, query, {"c": {"firstName": "Dana", "lastName": "Whitfield",
-                                             "dateOfBirth": "1984-06-12"}},
-                       token=world.tokens["staff"])
-    reporting = len(statements)
-    statements.clear()
-    await data(client, query, {"c": candidate(firstName="Zebulon", lastName="Quackenbush")},
-               token=world.tokens["staff"])
+    with observe_statements(app.state.engine, lambda sql, _args: statements.append(sql)):
+        found = await data(client, query, {"c": {"firstName": "Dana", "lastName": "Whitfield",
+                                                 "dateOfBirth": "1984-06-12"}},
+                           token=world.tokens["staff"])
+        reporting = len(statements)
+        statements.clear()
+        await data(client, query, {"c": candidate(firstName="Zebulon", lastName="Quackenbush")},
+                   token=world.tokens["staff"])
     # reportedBy is not part of the report: POST staff entered these stints, so it is null
     # and no agency is loaded for it.
     assert reporting == len(statements) + 1

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from registry.agencies.models import Agency
 from registry.app import create_app
 from registry.background_checks import matching
 from registry.background_checks.report import CHAR_W, PersonView, build_timeline, match_of
-from registry.database import session_scope
+from registry.database import observe_statements, session_scope
 from registry.dates import PartialDate
 from registry.employment.models import Stint
 from registry.findings.models import Finding
@@ -365,15 +365,8 @@ async def test_report_loads_many_matches_in_a_few_queries(app, client, engine, w
                         token=world.tokens["agency_a"]))["backgroundCheck"]
     assert len(check["matches"]) == 5
     statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with observe_statements(app.state.engine, lambda sql, _args: statements.append(sql)):
         response = await client.get(check["reportUrl"], headers=world.headers("agency_a"))
-    finally:
-        event.remove(app.state.engine.sync_engine, "before_cursor_execute", count)
     assert response.status_code == 200
     assert response.text.count('data-testid="match"') == 5
     assert response.text.count('data-testid="stint-bar"') == 5

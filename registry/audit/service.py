@@ -1,5 +1,6 @@
 """Every write appends an audit event in the same transaction as the write itself."""
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.actors import Actor
-from registry.audit.models import AuditEvent
+from registry.database import run_sql
 
 
 def snapshot(value: SQLModel | dict[str, Any] | None) -> dict[str, Any] | None:
@@ -52,21 +53,23 @@ async def record(
     before: SQLModel | dict[str, Any] | None = None,
     after: SQLModel | dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        AuditEvent(
-            actor_key_id=actor.key_id,
-            actor=actor.name,
-            role=actor.role.value,
-            agency_id=actor.agency_id,
-            operation=operation,
-            entity_type=entity_type,
-            entity_id=None if entity_id is None else str(entity_id),
-            before=snapshot(before),
-            after=snapshot(after),
-            request_id=actor.request_id,
-        )
-    )
-    await session.flush()
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # the write this event records goes first
+    await run_sql(session, """
+        INSERT INTO audit_events (actor_key_id, actor, role, agency_id, operation, entity_type,
+          entity_id, before, after, request_id)
+        VALUES (:key_id, :actor, :role, :agency_id, :operation, :entity_type, :entity_id,
+          CAST(:before AS jsonb), CAST(:after AS jsonb), :request_id)""", {
+        "key_id": actor.key_id, "actor": actor.name, "role": actor.role.value,
+        "agency_id": actor.agency_id, "operation": operation, "entity_type": entity_type,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "before": _document(before), "after": _document(after),
+        "request_id": actor.request_id})
+
+
+def _document(value: SQLModel | dict[str, Any] | None) -> str:
+    """The JSON of a snapshot; an absent one is JSON null, as the ORM wrote it before."""
+    return json.dumps(snapshot(value))
 
 
 @dataclass

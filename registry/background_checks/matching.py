@@ -59,7 +59,7 @@ from registry.background_checks.candidate import (
     first_name_forms,
     probes,
 )
-from registry.database import sql_text
+from registry.database import run_sql
 
 
 @dataclass(frozen=True)
@@ -294,14 +294,15 @@ ORDER BY p.n
 """
 
 
-async def probe_keys(connection: AsyncConnection, candidate: Candidate) -> list[dict[str, Any]]:
+async def probe_keys(connection: AsyncSession | AsyncConnection, candidate: Candidate
+                     ) -> list[dict[str, Any]]:
     """Each probe's keys, folded and coded by the same SQL functions that fill match_keys,
     with the first name's nickname forms."""
     found = probes(candidate)
-    rows = await connection.execute(sql_text(KEYS_SQL), {"probes": json.dumps([
+    rows = await run_sql(connection, KEYS_SQL, {"probes": json.dumps([
         {"n": p.n, "first": p.first, "middle": p.middle, "last": p.last, "suffix": p.suffix}
         for p in found])})
-    return [{"kind": p.kind, **row._asdict(), "nicks": list(first_name_forms(row.first_key))}
+    return [{"kind": p.kind, **row._mapping, "nicks": list(first_name_forms(row.first_key))}
             for p, row in zip(found, rows, strict=True)]
 
 
@@ -344,12 +345,10 @@ async def find_matches(connection: AsyncSession | AsyncConnection, candidate: Ca
                        threshold: float, trigram_floor: float, limit: int,
                        weights: Weights = WEIGHTS) -> list[Match]:
     """The people the registry holds who may be ``candidate``, best first."""
-    if isinstance(connection, AsyncSession):
-        connection = await connection.connection()
     keys = await probe_keys(connection, candidate)
     params = match_parameters(candidate, keys, threshold=threshold,
                               trigram_floor=trigram_floor, limit=limit, weights=weights)
-    result = await connection.execute(sql_text(MATCH_SQL), params)
+    result = await run_sql(connection, MATCH_SQL, params)
     return [
         Match(officer_id=row.person_id, score=float(row.score), probe=row.probe,
               record_name_kind=row.name_kind,

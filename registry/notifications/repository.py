@@ -112,11 +112,14 @@ async def put_webhook(session: AsyncSession, *, agency_id: uuid.UUID, url: str, 
 async def delete_webhook(session: AsyncSession, agency_id: uuid.UUID) -> int:
     """Remove the webhook; its pending deliveries fail (nowhere to send them). How many
     deliveries were pending."""
-    result = await run_sql(session, """
-        UPDATE webhook_deliveries SET status = 'failed', last_error = 'webhook removed'
-        WHERE agency_id = :a AND status = 'pending'""", {"a": agency_id})
+    failed = (await run_sql(session, """
+        WITH failed AS (
+          UPDATE webhook_deliveries SET status = 'failed', last_error = 'webhook removed'
+          WHERE agency_id = :a AND status = 'pending' RETURNING 1
+        )
+        SELECT count(*) FROM failed""", {"a": agency_id})).scalar_one()
     await run_sql(session, "DELETE FROM webhooks WHERE agency_id = :a", {"a": agency_id})
-    return result.rowcount or 0
+    return failed
 
 
 # --- deliveries -----------------------------------------------------------------------------

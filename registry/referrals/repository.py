@@ -168,12 +168,16 @@ async def apply_ground(session: AsyncSession, ground: Ground, *, person: uuid.UU
 
 async def close_unknown_grounds(session: AsyncSession, codes: Sequence[str], actor: str) -> int:
     """Dismiss open referrals for grounds the configuration no longer has."""
-    result = await run_sql(session, """
-        UPDATE referrals SET status = 'dismissed', dismissed_reason = :reason,
-          decided_by = :actor, decided_at = now(), updated_at = now()
-        WHERE status = 'open' AND NOT (ground = ANY(CAST(:codes AS text[])))""",
+    return (await run_sql(session, """
+        WITH dismissed AS (
+          UPDATE referrals SET status = 'dismissed', dismissed_reason = :reason,
+            decided_by = :actor, decided_at = now(), updated_at = now()
+          WHERE status = 'open' AND NOT (ground = ANY(CAST(:codes AS text[])))
+          RETURNING 1
+        )
+        SELECT count(*) FROM dismissed""",
                            {"codes": list(codes), "reason": NO_LONGER_MET, "actor": actor})
-    return result.rowcount or 0
+            ).scalar_one()
 
 
 async def get(session: AsyncSession, referral_id: uuid.UUID, *, for_update: bool = False
