@@ -27,7 +27,8 @@ log = logging.getLogger("registry")
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     load_grounds(settings)  # a wrong grounds file stops the start, naming file, ground and key
-    engine = create_engine(resolve_database_url(settings), settings)
+    # Requests and /healthz take their connections through `checkout`, which pings them.
+    engine = create_engine(resolve_database_url(settings), settings, pre_ping=False)
     public = PublicSite(engine, settings)  # registry/transparency: its own pool and limits
 
     async def private_context(request: Request, request_id: str) -> Context:
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def healthz(_request: Request) -> JSONResponse:
         try:
             session = AsyncSession(engine)
-            await checkout(session, settings)  # the pool's pre-ping or a new connection
+            await checkout(session, settings)  # a ping, or a new connection
             await session.close()
         except Exception as err:  # any failure to answer means "not healthy"
             log.warning("health check failed: %s", type(err).__name__)

@@ -119,12 +119,14 @@ def asyncpg_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_engine(url: str, settings: Settings) -> AsyncEngine:
+def create_engine(url: str, settings: Settings, *, pre_ping: bool = True) -> AsyncEngine:
+    """An engine with the settings' pool and timeouts. ``pre_ping=False`` for one whose
+    sessions are given their connection by ``checkout``, which pings for less."""
     return create_async_engine(
         async_url(url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_timeout=settings.db_unavailable_timeout_seconds,
         connect_args={
             "timeout": settings.db_unavailable_timeout_seconds,
@@ -157,10 +159,14 @@ _abandoned: set[asyncio.Task[None]] = set()
 
 
 async def checkout(session: AsyncSession, settings: Settings) -> None:
-    """Give ``session`` its connection (pool checkout, pre-ping, connect if need be) within
+    """Give ``session`` a live connection (pool checkout, a ping, connect if need be) within
     ``db_unavailable_timeout_seconds``: a server that hangs rather than refuses (frozen, a
     network partition) is reported as unavailable instead of holding the request. On any
     failure the session is closed.
+
+    The ping is one round trip; SQLAlchemy's pre-ping sends three (BEGIN, the ping,
+    ROLLBACK), so engines made for requests (``create_engine(..., pre_ping=False)``) leave it
+    to this. A pooled connection the server closed (it restarted) is replaced, once.
 
     The checkout runs as its own task so that the request does not wait for its clean-up
     either: SQLAlchemy closes a connection whose ping was cancelled gracefully, for up to two
@@ -168,7 +174,17 @@ async def checkout(session: AsyncSession, settings: Settings) -> None:
 
     async def connect() -> None:
         try:
-            await session.connection()
+            for replaced in (False, True):
+                connection = await session.connection()
+                raw = await connection.get_raw_connection()
+                try:
+                    await raw.driver_connection.fetchrow(";")  # type: ignore[union-attr]
+                    return
+                except Exception:  # closed, or its protocol broken by the server's goodbye
+                    if replaced:
+                        raise
+                    await connection.invalidate()
+                    await session.rollback()
         except BaseException:
             await session.close()
             raise

@@ -1,6 +1,7 @@
 """Retried registrations from department systems, the public officer view, and health."""
 
 import httpx2
+from sqlalchemy import text
 
 from registry.app import create_app
 from registry.settings import Settings
@@ -68,3 +69,26 @@ async def test_health_and_requests_when_the_database_is_unreachable(database_url
 async def test_health_ok(client):
     response = await client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok", "database": "up"}
+
+
+async def test_a_pooled_connection_the_server_closed_is_replaced_without_a_failed_request(
+        app, client, world, owner_engine):
+    """Requests ping their pooled connection (one round trip) and replace it when the server
+    has closed it (a restart, an administrator's pg_terminate_backend): the first request
+    after that is served, not answered 503."""
+    me = "{ me { role } }"
+    assert (await data(client, me, token=world.tokens["staff"]))["me"]["role"] == "POST_STAFF"
+    pooled = app.state.engine.pool.checkedin()
+    assert pooled >= 1
+    async with owner_engine.connect() as conn:
+        closed = (await conn.execute(text(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = 'registry' AND pid <> pg_backend_pid() "
+            "AND datname = current_database()"))).scalar_one()
+    assert closed >= pooled
+    for _ in range(2):
+        response = await client.post("/graphql", json={"query": me},
+                                     headers=world.headers("staff"))
+        assert response.status_code == 200, response.text
+        assert response.json()["data"]["me"]["role"] == "POST_STAFF"
+    assert (await client.get("/healthz")).status_code == 200
