@@ -337,6 +337,11 @@ async def test_the_report_shows_the_record_as_the_officer_query_does_in_one_stat
                                                  "dateOfBirth": "1984-06-12"}},
                            token=world.tokens["staff"])
         reporting = len(statements)
+        # The report is read in the check's transaction before its audit event, which holds
+        # the audit chain's lock until the commit: nothing is sent after it.
+        report = next(i for i, sql in enumerate(statements) if "AS status_events" in sql)
+        audit = next(i for i, sql in enumerate(statements) if "INSERT INTO audit_events" in sql)
+        assert report < audit == len(statements) - 1
         statements.clear()
         await data(client, query, {"c": candidate(firstName="Zebulon", lastName="Quackenbush")},
                    token=world.tokens["staff"])

@@ -1,12 +1,18 @@
 """What every resolver gets: who is asking, how to reach the database, per-request loaders."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import GraphQLResolveInfo
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -66,6 +72,28 @@ class Context:
 
 def ctx(info: GraphQLResolveInfo) -> Context:
     return info.context
+
+
+def selects(info: GraphQLResolveInfo, *path: str) -> bool:
+    """Whether the query asks, below the field being resolved, for the fields ``path`` (each
+    the child of the one before), through fragments too."""
+
+    def fields(selection_set: SelectionSetNode | None) -> Iterator[FieldNode]:
+        for node in selection_set.selections if selection_set else ():
+            if isinstance(node, FieldNode):
+                yield node
+            elif isinstance(node, InlineFragmentNode):
+                yield from fields(node.selection_set)
+            elif isinstance(node, FragmentSpreadNode):
+                fragment = info.fragments.get(node.name.value)
+                yield from fields(fragment.selection_set if fragment else None)
+
+    level = [n.selection_set for n in info.field_nodes]
+    for name in path:
+        level = [f.selection_set for s in level for f in fields(s) if f.name.value == name]
+        if not level:
+            return False
+    return True
 
 
 def actor(info: GraphQLResolveInfo) -> Actor:

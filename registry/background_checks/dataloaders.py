@@ -33,6 +33,13 @@ class ReportedPerson(RequestLoader):
             found.update({r: report.person for r in report.records})
         return found
 
+    async def prefetch(self, session: AsyncSession, keys: list[uuid.UUID]) -> None:
+        """Read the reports now, in ``session``'s transaction (the check's own, before its
+        trail is written), so that resolving them later sends nothing: after the commit
+        the read would cost a transaction of its own."""
+        for key, person in (await self.fetch(session, keys)).items():
+            self.prime(key, person)
+
     def _prime(self, r: repository.PersonReport) -> None:
         loader = self.context.loader
         for record in r.records:

@@ -8,10 +8,11 @@ import graphene
 from graphql import GraphQLResolveInfo
 
 from registry.api import enums
-from registry.api.context import actor, ctx
+from registry.api.context import actor, ctx, selects
 from registry.api.relay import connection, decode_cursor, page_size, uuid_arg
 from registry.background_checks import service
 from registry.background_checks.candidate import parse_candidate
+from registry.background_checks.dataloaders import ReportedPerson
 from registry.background_checks.types import (
     BackgroundCheckConnection,
     BackgroundCheckResult,
@@ -45,9 +46,15 @@ class BackgroundCheckQueries(graphene.ObjectType):
             certificate_numbers=[dict(n) for n in candidate.get("certificate_numbers") or []])
         # A check is a write (the trail it leaves), so it runs in a transaction of its own.
         async with c.write() as session:
+            async def read_report(matches: list[Any]) -> None:
+                if matches and selects(info, "matches", "officer"):
+                    await c.loader(ReportedPerson).prefetch(
+                        session, [m.officer_id for m in matches])
+
             result = await service.run_check(session=session, actor=actor(info),
                                              settings=c.settings, candidate=parsed,
-                                             purpose=enums.value(purpose))
+                                             purpose=enums.value(purpose),
+                                             read_report=read_report)
         return BackgroundCheckResult(
             check_id=result.check_id, purpose=result.purpose.value, run_at=result.run_at,
             threshold=c.settings.match_threshold,

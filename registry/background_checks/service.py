@@ -2,6 +2,7 @@
 ones run, and decide what a check shows the agency that ran it."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -38,11 +39,16 @@ class CheckResult:
 
 
 async def run_check(*, session: AsyncSession, actor: Actor, settings: Settings,
-                    candidate: Candidate, purpose: Purpose | str) -> CheckResult:
+                    candidate: Candidate, purpose: Purpose | str,
+                    read_report: Callable[[list[Match]], Awaitable[None]] | None = None
+                    ) -> CheckResult:
     """Rank the people who may be ``candidate``, and leave the trail: the check itself, one
     hit per person returned (so later events notify this agency) and an audit event with
     who asked, for which agency and purpose, the input's hash and the people returned. A
-    refused check writes nothing."""
+    refused check writes nothing.
+
+    ``read_report(matches)`` runs in the same transaction before the trail is written (the
+    audit event holds the audit chain's lock until the commit)."""
     require_role(actor, *RUNNERS, to="run background checks")
     try:
         purpose = Purpose(purpose)
@@ -55,6 +61,8 @@ async def run_check(*, session: AsyncSession, actor: Actor, settings: Settings,
     matches = await find_matches(session, candidate, threshold=settings.match_threshold,
                                  trigram_floor=settings.match_trigram_floor,
                                  limit=settings.match_limit)
+    if read_report is not None:
+        await read_report(matches)
     input_hash = candidate.input_hash()
     check_id, run_at = await repository.insert_check(
         session, key_id=actor.key_id, actor=actor.name, role=actor.role.value,
