@@ -3,7 +3,9 @@
 For each case the script first runs every sampled request once in-process and records the
 exact SQL statements (with parameters) the service sent. It then times
   - HTTP: the requests against `registry serve --workers N` on loopback, C at a time;
-  - SQL: the recorded statements replayed with asyncpg on C connections, request by request.
+  - SQL: the recorded statements replayed with asyncpg on C connections, request by request,
+    each request's in one transaction as the service runs them (a background check's trail
+    is atomic; without it every INSERT would commit on its own and locks would not hold).
 The ratio HTTP/SQL is the figure that matters (these machines are noisy; absolute numbers
 move, ratios measured in one run do not).
 
@@ -121,8 +123,9 @@ async def time_sql(url: str, requests: list[list[tuple[str, tuple]]], concurrenc
             while queue:
                 statements = queue.pop()
                 t0 = time.perf_counter()
-                for sql, params in statements:
-                    await conn.fetch(sql, *params)
+                async with conn.transaction():  # one per request, as the service runs it
+                    for sql, params in statements:
+                        await conn.fetch(sql, *params)
                 latencies.append((time.perf_counter() - t0) * 1000)
 
     start = time.perf_counter()
