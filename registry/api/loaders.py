@@ -1,8 +1,10 @@
 """Per-request DataLoaders: each relation is fetched once per batch of parents, never one
 query per row. A loader class maps keys to values with one SQL statement."""
 
+import asyncio
+import inspect
 from collections import defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from graphene.utils.dataloader import DataLoader
@@ -32,6 +34,31 @@ class RequestLoader(DataLoader):
 
     async def fetch(self, session: AsyncSession, keys: list[Any]) -> dict[Any, Any]:
         raise NotImplementedError
+
+
+def loaded(loader: DataLoader, key: Hashable,
+           then: Callable[[Any], Any] | None = None) -> Any:
+    """The value ``loader`` has for ``key``, passed through ``then``: at once when it is
+    already loaded (a background check's report primes every relation it shows), else an
+    awaitable. A resolver returning a plain value lets graphql-core complete the field on the
+    spot; an awaitable costs a task per list item and an event-loop turn."""
+    return settled(loader.load(key), then)
+
+
+def settled(value: Any, then: Callable[[Any], Any] | None = None) -> Any:
+    """``then(value)`` at once when ``value`` is not awaitable or is a finished future, else
+    an awaitable of it."""
+    if isinstance(value, asyncio.Future) and value.done():
+        value = value.result()
+    elif inspect.isawaitable(value):
+        if then is None:
+            return value
+
+        async def later() -> Any:
+            return then(await value)
+
+        return later()
+    return then(value) if then is not None else value
 
 
 def group(pairs: Iterable[tuple[Hashable, Any]]) -> dict[Hashable, list[Any]]:

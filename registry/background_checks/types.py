@@ -7,6 +7,7 @@ from graphql import GraphQLResolveInfo
 from registry.agencies.dataloaders import AgencyById
 from registry.agencies.types import Agency
 from registry.api.context import actor, ctx
+from registry.api.loaders import loaded
 from registry.background_checks import matching
 from registry.background_checks.dataloaders import FlagsByPerson, ReportedPerson
 from registry.background_checks.service import Purpose, finding_visible_in_check
@@ -82,27 +83,26 @@ class CheckedOfficer(Officer):
     flags = graphene.Field(OfficerFlags, required=True)
 
     @staticmethod
-    async def resolve_flags(root: Any, info: GraphQLResolveInfo) -> Any:
-        return await ctx(info).loader(FlagsByPerson).load(root.id)
+    def resolve_flags(root: Any, info: GraphQLResolveInfo) -> Any:
+        return loaded(ctx(info).loader(FlagsByPerson), root.id)
 
     @staticmethod
-    async def resolve_findings(root: Any, info: GraphQLResolveInfo) -> Any:
-        rows = await ctx(info).loader(FindingsByPerson).load(root.id)
+    def resolve_findings(root: Any, info: GraphQLResolveInfo) -> Any:
         who = actor(info)
-        return [f for f in rows
-                if finding_visible_in_check(who, f.agency_id, f.final_disposition)]
+        return loaded(ctx(info).loader(FindingsByPerson), root.id, lambda rows: [
+            f for f in rows if finding_visible_in_check(who, f.agency_id, f.final_disposition)])
 
     @staticmethod
-    async def resolve_convictions(root: Any, info: GraphQLResolveInfo) -> Any:
+    def resolve_convictions(root: Any, info: GraphQLResolveInfo) -> Any:
         # Convictions are court records: every check shows them.
-        return await ctx(info).loader(ConvictionsByPerson).load(root.id)
+        return loaded(ctx(info).loader(ConvictionsByPerson), root.id)
 
     @staticmethod
-    async def resolve_cases(root: Any, info: GraphQLResolveInfo) -> Any:
-        rows = await ctx(info).loader(CasesByPerson).load(root.id)
+    def resolve_cases(root: Any, info: GraphQLResolveInfo) -> Any:
         if actor(info).role is Role.AGENCY:
-            return [c for c in rows if c.status in DECIDED]
-        return rows
+            return loaded(ctx(info).loader(CasesByPerson), root.id,
+                          lambda rows: [c for c in rows if c.status in DECIDED])
+        return loaded(ctx(info).loader(CasesByPerson), root.id)
 
 
 class BackgroundCheckMatch(graphene.ObjectType):
@@ -116,8 +116,8 @@ class BackgroundCheckMatch(graphene.ObjectType):
         return matching.explain(root["match"])
 
     @staticmethod
-    async def resolve_officer(root: dict, info: GraphQLResolveInfo) -> Any:
-        return await ctx(info).loader(ReportedPerson).load(root["match"].officer_id)
+    def resolve_officer(root: dict, info: GraphQLResolveInfo) -> Any:
+        return loaded(ctx(info).loader(ReportedPerson), root["match"].officer_id)
 
 
 class BackgroundCheckResult(graphene.ObjectType):

@@ -5,6 +5,7 @@ from graphql import GraphQLResolveInfo
 
 from registry.api import enums
 from registry.api.context import ctx
+from registry.api.loaders import loaded
 from registry.cases.dataloaders import (
     ActionsByCase,
     AllBoardMembers,
@@ -152,11 +153,11 @@ class DecertificationAction(graphene.ObjectType):
         return await ctx(info).loader(PersonById).load(root.officer_id)
 
     @staticmethod
-    async def resolve_case_number(root: Any, info: GraphQLResolveInfo) -> Any:
+    def resolve_case_number(root: Any, info: GraphQLResolveInfo) -> Any:
         if root.case_id is None:
             return None
-        case = await ctx(info).loader(CaseById).load(root.case_id)
-        return case.number if case else None
+        return loaded(ctx(info).loader(CaseById), root.case_id,
+                      lambda case: case.number if case else None)
 
     @staticmethod
     async def resolve_certification(root: Any, info: GraphQLResolveInfo) -> Any:
@@ -260,9 +261,9 @@ class Case(graphene.ObjectType):
         return result_of(root, votes, members, ctx(info).settings)
 
     @staticmethod
-    async def resolve_final_order(root: CaseRow, info: GraphQLResolveInfo) -> Any:
-        orders = await ctx(info).loader(FinalOrdersByCase).load(root.id)
-        return orders[0] if orders else None
+    def resolve_final_order(root: CaseRow, info: GraphQLResolveInfo) -> Any:
+        return loaded(ctx(info).loader(FinalOrdersByCase), root.id,
+                      lambda orders: orders[0] if orders else None)
 
     @staticmethod
     async def resolve_appeals(root: CaseRow, info: GraphQLResolveInfo) -> Any:

@@ -6,6 +6,7 @@ from graphql import GraphQLResolveInfo
 
 from registry.api import enums
 from registry.api.context import ctx
+from registry.api.loaders import loaded, settled
 from registry.certifications.dataloaders import StatusEventsByCertification
 from registry.certifications.models import Certification as CertificationRow
 from registry.certifications.models import CertificationStatus as Status
@@ -58,41 +59,43 @@ class Certification(graphene.ObjectType):
         return await ctx(info).loader(PersonById).load(root.officer_id)
 
     @staticmethod
-    async def resolve_history(root: CertificationRow, info: GraphQLResolveInfo) -> Any:
-        events = await ctx(info).loader(StatusEventsByCertification).load(root.id)
+    def resolve_history(root: CertificationRow, info: GraphQLResolveInfo) -> Any:
         if isinstance(root, AsOf):
-            return [e for e in events if e.recorded_at <= root.at]
-        return events
+            return loaded(ctx(info).loader(StatusEventsByCertification), root.id,
+                          lambda events: [e for e in events if e.recorded_at <= root.at])
+        return loaded(ctx(info).loader(StatusEventsByCertification), root.id)
 
     @staticmethod
-    async def resolve_status_on(root: CertificationRow, info: GraphQLResolveInfo,
-                                date: date) -> Any:
-        events = await Certification.resolve_history(root, info)
-        return status_on(
+    def resolve_status_on(root: CertificationRow, info: GraphQLResolveInfo, date: date) -> Any:
+        return settled(Certification.resolve_history(root, info), lambda events: status_on(
             [(e.effective_on, Status(e.to_status), Status(e.from_status) if e.from_status
-              else None, e.until_on) for e in events], date)
+              else None, e.until_on) for e in events], date))
 
     @staticmethod
-    async def resolve_status(root: CertificationRow, info: GraphQLResolveInfo) -> Any:
-        return await _status_today(root, info)
+    def resolve_status(root: CertificationRow, info: GraphQLResolveInfo) -> Any:
+        return _status_today(root, info)
 
     @staticmethod
-    async def resolve_allowed_moves(root: CertificationRow, info: GraphQLResolveInfo) -> Any:
-        return allowed_moves(await _status_today(root, info))
+    def resolve_allowed_moves(root: CertificationRow, info: GraphQLResolveInfo) -> Any:
+        return settled(_status_today(root, info), allowed_moves)
 
 
-async def _status_today(root: CertificationRow, info: GraphQLResolveInfo) -> Status:
+def _status_today(root: CertificationRow, info: GraphQLResolveInfo) -> Any:
     """The recorded status, unless a suspension has ended by itself (as of ``root.at`` for a
-    record read as of a time)."""
+    record read as of a time); a Status, or an awaitable of one when the history is still
+    to be read."""
     status = Status(root.status)
     if status is not Status.SUSPENDED or root.suspended_until is None:
         return status
     day = root.at.date() if isinstance(root, AsOf) else date.today()
-    events = await Certification.resolve_history(root, info)
-    suspensions = [e for e in events if e.to_status == Status.SUSPENDED.value]
-    before = suspensions[-1].from_status if suspensions else None
-    return effective_status(status, root.suspended_until, day,
-                            Status(before) if before else None)
+
+    def effective(events: list[Any]) -> Status:
+        suspensions = [e for e in events if e.to_status == Status.SUSPENDED.value]
+        before = suspensions[-1].from_status if suspensions else None
+        return effective_status(status, root.suspended_until, day,
+                                Status(before) if before else None)
+
+    return settled(Certification.resolve_history(root, info), effective)
 
 
 class IssueCertificationInput(graphene.InputObjectType):

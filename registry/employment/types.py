@@ -7,6 +7,7 @@ from registry.agencies.dataloaders import AgencyById
 from registry.agencies.types import Agency
 from registry.api import enums
 from registry.api.context import ctx
+from registry.api.loaders import loaded
 from registry.employment.models import Stint as StintRow
 from registry.officers.dataloaders import PersonById
 
@@ -34,8 +35,8 @@ class Stint(graphene.ObjectType):
         return await ctx(info).loader(PersonById).load(root.officer_id)
 
     @staticmethod
-    async def resolve_agency(root: StintRow, info: GraphQLResolveInfo) -> Any:
-        return await ctx(info).loader(AgencyById).load(root.agency_id)
+    def resolve_agency(root: StintRow, info: GraphQLResolveInfo) -> Any:
+        return loaded(ctx(info).loader(AgencyById), root.agency_id)
 
     @staticmethod
     async def resolve_reported_by(root: StintRow, info: GraphQLResolveInfo) -> Any:

@@ -7,6 +7,7 @@ from registry.agencies.dataloaders import AgencyById
 from registry.agencies.types import Agency
 from registry.api import enums
 from registry.api.context import actor, ctx
+from registry.api.loaders import loaded
 from registry.findings import service
 from registry.findings.models import Conviction as ConvictionRow
 from registry.findings.models import Finding as FindingRow
@@ -63,8 +64,8 @@ class Finding(graphene.ObjectType):
         return await ctx(info).loader(PersonById).load(root.officer_id)
 
     @staticmethod
-    async def resolve_agency(root: FindingRow, info: GraphQLResolveInfo) -> Any:
-        return await ctx(info).loader(AgencyById).load(root.agency_id)
+    def resolve_agency(root: FindingRow, info: GraphQLResolveInfo) -> Any:
+        return loaded(ctx(info).loader(AgencyById), root.agency_id)
 
     @staticmethod
     async def resolve_versions(root: FindingRow, info: GraphQLResolveInfo) -> Any:

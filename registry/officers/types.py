@@ -5,6 +5,7 @@ from graphql import GraphQLResolveInfo
 
 from registry.api import enums
 from registry.api.context import actor, ctx
+from registry.api.loaders import loaded
 from registry.api.scalars import PartialDate
 from registry.cases.dataloaders import ActionsByPerson, CasesByPerson
 from registry.cases.types import Case, DecertificationAction
@@ -143,27 +144,27 @@ class Officer(graphene.ObjectType):
         return root.at if isinstance(root, AsOf) else None
 
     @staticmethod
-    async def resolve_other_names(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
-        names = await ctx(info).loader(NamesByPerson).load(root.id)
+    def resolve_other_names(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
         if isinstance(root, AsOf):
-            return [n for n in names if n.recorded_at <= root.at]
-        return names
+            return loaded(ctx(info).loader(NamesByPerson), root.id,
+                          lambda names: [n for n in names if n.recorded_at <= root.at])
+        return loaded(ctx(info).loader(NamesByPerson), root.id)
 
     @staticmethod
     async def resolve_record_ids(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
         return await ctx(info).loader(RecordIdsByPerson).load(root.id)
 
     @staticmethod
-    async def resolve_certifications(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
+    def resolve_certifications(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
         if isinstance(root, AsOf):
-            return await _as_of_rows(info, root, CertificationRow)
-        return await ctx(info).loader(CertificationsByPerson).load(root.id)
+            return _as_of_rows(info, root, CertificationRow)
+        return loaded(ctx(info).loader(CertificationsByPerson), root.id)
 
     @staticmethod
-    async def resolve_stints(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
+    def resolve_stints(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
         if isinstance(root, AsOf):
-            return await _as_of_rows(info, root, StintRow)
-        return await ctx(info).loader(StintsByPerson).load(root.id)
+            return _as_of_rows(info, root, StintRow)
+        return loaded(ctx(info).loader(StintsByPerson), root.id)
 
     @staticmethod
     async def resolve_findings(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
@@ -185,12 +186,11 @@ class Officer(graphene.ObjectType):
         return rows
 
     @staticmethod
-    async def resolve_decertification_actions(root: OfficerRow, info: GraphQLResolveInfo
-                                              ) -> Any:
-        rows = await ctx(info).loader(ActionsByPerson).load(root.id)
+    def resolve_decertification_actions(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
         if isinstance(root, AsOf):
-            return [a for a in rows if a.recorded_at <= root.at]
-        return rows
+            return loaded(ctx(info).loader(ActionsByPerson), root.id,
+                          lambda rows: [a for a in rows if a.recorded_at <= root.at])
+        return loaded(ctx(info).loader(ActionsByPerson), root.id)
 
     @staticmethod
     async def resolve_external_actions(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
