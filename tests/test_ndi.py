@@ -8,13 +8,16 @@ import csv
 import hashlib
 import io
 import re
+import sys
+import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx2
 import pytest
 from click.testing import Result
@@ -27,18 +30,21 @@ from registry.app import create_app
 from registry.certifications import service as certifications
 from registry.certifications.models import Discipline, Level
 from registry.cli import app as cli_app
-from registry.database import create_engine, session_scope
+from registry.database import asyncpg_url, create_engine, session_scope
 from registry.dates import PartialDate
 from registry.keys import service as keys
 from registry.keys.models import Role
+from registry.names import fold
 from registry.ndi import service as ndi
 from registry.ndi.layout import (
     CATEGORY_PRECEDENCE,
     COLUMNS,
+    EXPORT_FIELDS,
     LAYOUT,
     LAYOUT_VERSION,
     ExportContext,
     ExportRow,
+    fold_sql,
     layout_markdown,
 )
 from registry.officers import service as officers
@@ -103,16 +109,37 @@ def _row_for_layout(**changes: Any) -> ExportRow:
     return ExportRow(**{**values, **changes})
 
 
-def test_under_investigation_is_sent_only_when_the_state_opts_in():
+_SQL_TYPES = {"other_names": "text[]", "grounds": "text[]", "birth_year": "integer",
+              "birth_month": "integer", "birth_day": "integer", "effective_on": "date",
+              "until_on": "date", "rescinded_on": "date"}  # the others are text
+
+
+async def _render(server_url: str, row: ExportRow, ctx: ExportContext
+                  ) -> tuple[list[str], list[str]]:
+    """A row through the export's SQL, as the export checks and writes it: the file's fields
+    and the problems (no tables needed: the row is given as parameters)."""
+    rows = "SELECT " + ", ".join(f"CAST(${i} AS {_SQL_TYPES.get(name, 'text')}) AS {name}"
+                                 for i, name in enumerate(EXPORT_FIELDS, start=1))
+    conn = await asyncpg.connect(asyncpg_url(server_url))
+    try:
+        record = await conn.fetchrow(LAYOUT.records_sql(rows, ctx), *astuple(row))
+    finally:
+        await conn.close()
+    texts = [record[f"f{i}"] or "" for i in range(1, len(LAYOUT.header) + 1)]
+    problems = record["problems"]
+    return texts, [str(p) for p in LAYOUT.problems(problems)] if problems else []
+
+
+async def test_under_investigation_is_sent_only_when_the_state_opts_in(server_url):
     ctx = ExportContext("VA", "Board", "call us", {"g": "dishonesty"})
     row = _row_for_layout(outcome="under_investigation", certificate_number=None)
-    texts, _, problems = LAYOUT.render(row, ctx)
-    assert [str(p) for p in problems] == [
+    texts, problems = await _render(server_url, row, ctx)
+    assert problems == [
         "action_type: 'under_investigation' is sent only when "
         "REGISTRY_NDI_UNDER_INVESTIGATION is true"]
     opted = ExportContext("VA", "Board", "call us", {"g": "dishonesty"},
                           opt_ins=frozenset({"ndi_under_investigation"}))
-    texts, _, problems = LAYOUT.render(row, opted)
+    texts, problems = await _render(server_url, row, opted)
     assert problems == [] and texts[LAYOUT.header.index("action_type")] == "under_investigation"
     # Read back, another state's "under investigation" record is accepted.
     values, problems = LAYOUT.parse(dict(zip(LAYOUT.header, texts, strict=True)))
@@ -132,36 +159,66 @@ def test_under_investigation_is_sent_only_when_the_state_opts_in():
      "record: suspension_end 2023-01-01 must come after suspension_start 2024-01-02"),
     ({"grounds": ["gone"]}, "reason_category: ground 'gone' is not in the grounds file"),
     ({"other_names": [["Lee; Park", "Ann", None]]}, "aliases: the name 'Lee; Park' contains"),
+    ({"other_names": [["Park", "Ann", None], ["L" * 101, None, None]]},
+     "aliases: a name part is longer than 100 characters"),
 ])
-def test_a_record_that_does_not_fit_is_named_with_the_reason(changes, problem):
-    # The export's check is compiled from the layout; whatever it refuses is named column by
-    # column, and a record that fits passes whole.
+async def test_a_record_that_does_not_fit_is_named_with_the_reason(server_url, changes,
+                                                                   problem):
+    # The export's check is compiled from the layout into SQL; whatever it refuses is named
+    # column by column, and a record that fits passes whole.
     ctx = ExportContext("VA", "Board", "call us", {"g": "dishonesty"})
-    texts, _, problems = LAYOUT.render(_row_for_layout(), ctx)
+    texts, problems = await _render(server_url, _row_for_layout(), ctx)
     assert problems == [] and texts[LAYOUT.header.index("last_name")] == "Lee"
-    _, _, problems = LAYOUT.render(_row_for_layout(**changes), ctx)
-    assert any(str(p).startswith(problem) for p in problems), problems
+    _, problems = await _render(server_url, _row_for_layout(**changes), ctx)
+    assert any(p.startswith(problem) for p in problems), problems
 
 
-def test_rendered_records_parse_back_to_the_same_values():
+async def test_rendered_records_parse_back_to_the_same_values(server_url):
     ctx = ExportContext("VA", "Board", "call us", {"g": "dishonesty", "h": "use_of_force"})
     row = _row_for_layout(
         middle_name="Q.", suffix="Jr.", birth_month=4, birth_day=30, grounds=["g", "h"],
         other_names=[["Lee-Park", "Ann", None], ["Park", None, None], ["Lee", "Ann", None],
-                     ["LEE", "Ann", "Quinn"], ["Park", "Ann", None]],
+                     ["LEE", "Ann", "Quinn"], ["Park", "Ann", None], ["Lée", "ANN", None]],
         outcome="suspension", until_on=date(2025, 1, 2), record_type="rescind",
         rescinded_on=date(2024, 5, 1), rescind_kind="reinstatement")
-    texts, values, problems = LAYOUT.render(row, ctx)
+    texts, problems = await _render(server_url, row, ctx)
     assert problems == []
     record = dict(zip(LAYOUT.header, texts, strict=True))
-    assert record["aliases"] == "Lee-Park, Ann; Park"  # the current name is not an alias
+    # The current name (whatever its accents or case) is not an alias; each alias once.
+    assert record["aliases"] == "Lee-Park, Ann; Park"
     assert record["reason_category"] == "use_of_force"  # the more serious of the two
     assert record["rescind_reason"] == "reinstated"
     parsed, problems = LAYOUT.parse(record)
     assert problems == []
-    assert parsed["aliases"] == [["Lee-Park", "Ann", None], ["Park", None, None]]
-    assert {k: v for k, v in parsed.items() if k != "aliases"} == {
-        k: v for k, v in values.items() if k != "aliases"}
+    assert parsed == {
+        "record_id": "VA-1", "record_type": "rescind", "contributing_state": "VA",
+        "certifying_authority": "Board", "verification_contact": "call us",
+        "last_name": "Lee", "first_name": "Ann", "middle_name": "Q.", "suffix": "Jr.",
+        "aliases": [["Lee-Park", "Ann", None], ["Park", None, None]],
+        "date_of_birth": PartialDate(1980, 4, 30), "certificate_number": "C-1",
+        "post_id": None, "action_type": "suspension", "action_date": date(2024, 1, 2),
+        "suspension_start": date(2024, 1, 2), "suspension_end": date(2025, 1, 2),
+        "reason_category": "use_of_force", "rescinded_on": date(2024, 5, 1),
+        "rescind_reason": "reinstatement"}
+
+
+async def test_the_export_folds_names_as_the_registry_does(server_url):
+    """The aliases' comparison folds names in SQL as registry.names.fold does in Python, for
+    every character this Python's Unicode knows (PostgreSQL's may be newer)."""
+    chars = [chr(c) for c in range(1, sys.maxunicode + 1)
+             if unicodedata.category(chr(c)) not in ("Cn", "Cs", "Co")]
+    words = ["Müller-Lüdenscheidt", "  O'Neil  ", "STRAẞE", "ǅemal", "İlker", "ﬁona", "São"]
+    conn = await asyncpg.connect(asyncpg_url(server_url))
+    try:
+        folded = await conn.fetchval(
+            f"SELECT array_agg({fold_sql('c')} ORDER BY i) FROM unnest(CAST($1 AS text[])) "
+            "WITH ORDINALITY AS u(c, i)", [*chars, *words, None])
+    finally:
+        await conn.close()
+    differ = [(f"U+{ord(c[0]):04X}", fold(c), f) for c, f in zip([*chars, *words, None],
+                                                                   folded, strict=True)
+              if fold(c) != f]
+    assert differ == []
 
 
 # --- a state with final orders ------------------------------------------------------------------
@@ -294,6 +351,25 @@ async def test_export_writes_records_that_fit_the_layout(engine, settings, state
     assert (row.file_name, row.records, row.layout_version, row.scope) == (
         "va.csv", 4, LAYOUT_VERSION, "since_last")
     assert row.recorded_by == "ndi clerk"
+
+
+async def test_the_file_is_written_as_pythons_csv_writer_writes_it(client, engine, settings,
+                                                                    world, state_a, tmp_path):
+    """COPY writes the file: its quoting (only a field with the delimiter, the quote or a line
+    end), delimiter, line ends and encoding are those csv.writer gives the same fields."""
+    odd, _ = await _person(engine, settings, "Zoë", 'Q. "Junior"', 'O"Neil, Jr', None,
+                           "VA-2001", other_names=[officers.NameIn(
+                               last_name="Ó Néill", first_name="Zoe",
+                               kind=NameKind.PRIOR)])
+    await case_to(client, world, state_a.board, odd, "final_order", outcome="SUSPENSION",
+                  until="2025-01-31")
+    raw = (await _sent(engine, settings, tmp_path, "odd")).read_bytes()
+    fields = list(csv.reader(io.StringIO(raw.decode("utf-8"), newline="")))
+    again = io.StringIO()
+    csv.writer(again, lineterminator="\r\n").writerows(fields)
+    assert raw == again.getvalue().encode("utf-8")
+    line = next(r for r in raw.split(b"\r\n") if b"Neil" in r)
+    assert b',"O""Neil, Jr",Zo\xc3\xab,"Q. ""Junior""",,"\xc3\x93 N\xc3\xa9ill, Zoe",,' in line
 
 
 async def test_the_ledger_refuses_references_to_nothing(engine, settings, state_a, tmp_path):

@@ -12,21 +12,30 @@ keeps its own here. A state that receives the official layout edits this one fil
   the name the export's ``source`` functions use), so renaming a column never touches code;
 - ``RECORD_RULES``: checks that span columns.
 
+The export runs in PostgreSQL: ``Layout`` compiles the specification once into one SQL
+expression per column (its value, its problem, its text in the file) and one per check, so
+that the records are checked by one query and written by ``COPY``. A column's ``source`` is an
+attribute of the export row or a ``Derived`` value: a SQL expression over the row and the
+export's settings. The import reads a file back in Python with the same specification.
+
 The NDI is a pointer system: a record says "state X took action Y against this person on date
 Z; call them". Nothing here carries the facts of a case (no summaries, findings, evidence or
 public text): only who, which certificate, what action, when, a general reason category and
 whom to call.
 """
 
+import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+import string
+import sys
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
 from registry.dates import PartialDate
-from registry.names import fold
 from registry.referrals.grounds import NDI_CATEGORIES
 from registry.states import STATE_CODES
 
@@ -61,14 +70,29 @@ CATEGORY_PRECEDENCE = ("criminal_conviction", "sexual_misconduct", "use_of_force
                        "misconduct", "other")
 
 
+def _lit(text: str) -> str:
+    """A SQL string literal, read the same whatever standard_conforming_strings says."""
+    quoted = text.replace("'", "''")
+    return f"E'{quoted.replace(chr(92), chr(92) * 2)}'" if "\\" in text else f"'{quoted}'"
+
+
+def _texts(values: Sequence[str]) -> str:
+    return "CAST(ARRAY[" + ", ".join(_lit(v) for v in values) + "] AS text[])"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 # --- what the export reads --------------------------------------------------------------------
 
 @dataclass(slots=True)
 class ExportRow:
-    """One NDI record as the export query returns it (``registry/ndi/repository.py``,
-    ``EXPORT_ROWS``): the final order's decertification action (the record's root), the
-    person it is about as the registry holds them now (survivor of any merge), the
-    certificate it moved, and what later took it back."""
+    """The columns of one NDI record as the export query returns them
+    (``registry/ndi/repository.py``, ``EXPORT_ROWS``), ``r`` in the layout's SQL: the final
+    order's decertification action (the record's root), the person it is about as the
+    registry holds them now (survivor of any merge), the certificate it moved, and what later
+    took it back."""
 
     record_id: str  # <state>-<id of the final order's decertification action>
     record_type: str  # new | update | rescind (repository.BATCH_SQL decides)
@@ -95,72 +119,116 @@ EXPORT_FIELDS = tuple(f.name for f in fields(ExportRow))
 
 @dataclass(frozen=True)
 class ExportContext:
-    """What every record of one export shares (from the settings and the grounds file)."""
+    """What every record of one export shares (from the settings and the grounds file): ``x``
+    in the layout's SQL."""
 
     state: str
     certifying_authority: str
     verification_contact: str
     categories: dict[str, str]  # ground code -> NDI reason category
     opt_ins: frozenset[str] = frozenset()  # settings that are on, e.g. "ndi_under_investigation"
-    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def sql(self) -> str:
+        """``x``: the settings written into the query as literals (not parameters), so that
+        PostgreSQL computes what depends on them alone once, as it plans the query."""
+        return (f"SELECT CAST({_lit(self.state)} AS text) AS state, "
+                f"CAST({_lit(self.certifying_authority)} AS text) AS certifying_authority, "
+                f"CAST({_lit(self.verification_contact)} AS text) AS verification_contact, "
+                f"CAST({_lit(json.dumps(self.categories))} AS jsonb) AS categories, "
+                f"{_texts(sorted(self.opt_ins))} AS opt_ins")
 
 
-def contributing_state(_row: ExportRow, ctx: ExportContext) -> str:
-    return ctx.state
+@dataclass(frozen=True)
+class Derived:
+    """A value the export computes rather than reads: a SQL expression over the export row
+    ``r`` and the export's settings ``x``, of the type its column's kind reads (text for a
+    text or a code, date, an integer array [year, month, day] for a partial date, a
+    two-dimensional text array of [last, first, middle] for a name list). ``problem``, a SQL
+    text or NULL, says why there is no value: the record fails with it."""
+
+    name: str  # how the README names it
+    sql: str
+    problem: str | None = None
+    per_export: bool = False  # of the settings alone: checked once, not for every record
 
 
-def certifying_authority(_row: ExportRow, ctx: ExportContext) -> str:
-    return ctx.certifying_authority
+contributing_state = Derived("contributing_state", "x.state", per_export=True)
+certifying_authority = Derived("certifying_authority", "x.certifying_authority",
+                               per_export=True)
+verification_contact = Derived("verification_contact", "x.verification_contact",
+                               per_export=True)
+birth_date = Derived("birth_date", "CASE WHEN r.birth_year IS NOT NULL "
+                                   "THEN ARRAY[r.birth_year, r.birth_month, r.birth_day] END")
+suspension_start = Derived(
+    "suspension_start",
+    f"CASE WHEN r.outcome = {_lit(ActionType.SUSPENSION)} THEN r.effective_on END")
 
 
-def verification_contact(_row: ExportRow, ctx: ExportContext) -> str:
-    return ctx.verification_contact
+def _combining() -> str:
+    """The characters unicodedata.combining() counts, as ranges of a SQL bracket expression."""
+    ranges: list[list[int]] = []
+    for c in range(sys.maxunicode + 1):
+        if unicodedata.combining(chr(c)):
+            if ranges and ranges[-1][1] == c - 1:
+                ranges[-1][1] = c
+            else:
+                ranges.append([c, c])
+
+    def esc(c: int) -> str:
+        return f"\\u{c:04x}" if c <= 0xFFFF else f"\\U{c:08x}"
+
+    return "".join(esc(a) if a == b else f"{esc(a)}-{esc(b)}" for a, b in ranges)
 
 
-def birth_date(row: ExportRow, _ctx: ExportContext) -> PartialDate | None:
-    if row.birth_year is None:
-        return None
-    return PartialDate(row.birth_year, row.birth_month, row.birth_day)
+_COMBINING = _combining()
 
 
-def aliases(row: ExportRow, _ctx: ExportContext) -> list[list[str | None]]:
-    """The person's other names (prior, maiden, alias, and those of records merged into
-    them), each once, leaving out those that differ from the current name only in accents,
-    case, punctuation or the middle name."""
-    if not row.other_names:
-        return []
-    first = fold(row.first_name)
-    seen = {(fold(row.last_name), first)}
-    out = []
-    for name in row.other_names:
-        key = (fold(name[0]), fold(name[1]) or first)
-        if key not in seen:
-            seen.add(key)
-            out.append(name)
-    return out
+def fold_sql(sql: str) -> str:
+    """``registry.names.fold`` in SQL: NFKD, combining marks dropped, case folded (lower(),
+    and the sharp s as casefold() writes it), whatever is not a-z or 0-9 a space; '' for NULL.
+    tests/test_ndi.py holds it equal to fold() for every character."""
+    full = (f"regexp_replace(regexp_replace(normalize({sql}, NFKD), '[{_COMBINING}]', '', "
+            f"'g'), '[\\u00df\\u1e9e]', 'ss', 'g')")
+    # ASCII (a byte for each character) needs none of the Unicode work.
+    return (f"coalesce(btrim(regexp_replace(lower(CASE WHEN octet_length({sql}) = length({sql}) "
+            f"THEN {sql} ELSE {full} END), '[^a-z0-9]+', ' ', 'g')), '')")
 
 
-def suspension_start(row: ExportRow, _ctx: ExportContext) -> date | None:
-    return row.effective_on if row.outcome == ActionType.SUSPENSION else None
+# The person's other names (prior, maiden, alias, and those of records merged into them),
+# each once, leaving out those that differ from the current name only in accents, case,
+# punctuation or the middle name (a name without a first name takes the person's). One name,
+# the common case, needs no subquery.
+aliases = Derived("aliases", f"""CASE WHEN array_length(r.other_names, 1) = 1 THEN CASE WHEN
+  {fold_sql("r.other_names[1][1]")} <> {fold_sql("r.last_name")} OR coalesce(
+  nullif({fold_sql("r.other_names[1][2]")}, '') <> {fold_sql("r.first_name")}, false)
+  THEN r.other_names END
+  WHEN cardinality(r.other_names) > 0 THEN (
+  SELECT array_agg(ARRAY[n.last, n.first, n.middle] ORDER BY n.i)
+  FROM (SELECT i, r.other_names[i][1] AS last, r.other_names[i][2] AS first,
+               r.other_names[i][3] AS middle, k.key,
+               row_number() OVER (PARTITION BY k.key ORDER BY i) AS nth
+        FROM generate_subscripts(r.other_names, 1) AS i,
+             LATERAL (SELECT ARRAY[{fold_sql("r.other_names[i][1]")},
+                                   coalesce(nullif({fold_sql("r.other_names[i][2]")}, ''),
+                                            {fold_sql("r.first_name")})] AS key) AS k) AS n
+  WHERE n.nth = 1
+    AND n.key <> ARRAY[{fold_sql("r.last_name")}, {fold_sql("r.first_name")}]) END""")
 
-
-def reason_category(row: ExportRow, ctx: ExportContext) -> str:
-    """The most serious category among the case's grounds; ``other`` when the action records
-    no ground. A ground the grounds file no longer defines has no known category: the record
-    fails (put the ground back, with its category, and export again)."""
-    grounds = tuple(row.grounds)
-    known = ctx.memo.get(grounds)
-    if known is not None:
-        return known
-    found = set()
-    for code in grounds:
-        category = ctx.categories.get(code)
-        if category is None:
-            raise ValueError(f"ground '{code}' is not in the grounds file, so its NDI "
-                             "category is unknown")
-        found.add(category)
-    known = ctx.memo[grounds] = next((c for c in CATEGORY_PRECEDENCE if c in found), "other")
-    return known
+# The most serious category among the case's grounds; ``other`` when the action records no
+# ground. A ground the grounds file no longer defines has no known category: the record fails
+# (put the ground back, with its category, and export again). One ground, the common case,
+# needs no subquery.
+_PRECEDENCE = _texts(CATEGORY_PRECEDENCE)
+reason_category = Derived(
+    "reason_category",
+    f"CASE cardinality(r.grounds) WHEN 0 THEN 'other' WHEN 1 THEN coalesce(({_PRECEDENCE})["
+    f"array_position({_PRECEDENCE}, x.categories ->> r.grounds[1])], 'other') ELSE (SELECT "
+    f"coalesce(({_PRECEDENCE})[min(array_position({_PRECEDENCE}, x.categories ->> g))], "
+    f"'other') FROM unnest(r.grounds) AS g) END",
+    problem="CASE WHEN NOT r.grounds <@ ARRAY(SELECT jsonb_object_keys(x.categories)) THEN "
+            "(SELECT 'ground ''' || g || ''' is not in the grounds file, so its NDI category "
+            "is unknown' FROM unnest(r.grounds) WITH ORDINALITY AS u(g, i) "
+            "WHERE x.categories ->> g IS NULL ORDER BY i LIMIT 1) END")
 
 
 # --- the specification's vocabulary -------------------------------------------------------------
@@ -199,7 +267,7 @@ class When:
 @dataclass(frozen=True)
 class FileFormat:
     encoding: str = "utf-8"
-    delimiter: str = ","
+    delimiter: str = ","  # one ASCII character, as are the quotes (COPY writes them)
     quotechar: str = '"'
     line_end: str = "\r\n"
 
@@ -210,13 +278,15 @@ class Column:
     key: str  # the registry's name for the value (import stores it under this name)
     kind: Kind
     description: str
-    # Where the export takes the value: an attribute of ExportRow, or function(row, context).
-    source: str | Callable[[ExportRow, ExportContext], Any]
+    # Where the export takes the value: an attribute of ExportRow, or a Derived value.
+    source: str | Derived
     required: bool = False
     required_when: When | None = None
     blank_unless: When | None = None  # must be empty unless the condition holds
     max_length: int | None = None
-    pattern: str | None = None  # a text value must match (Python regex)
+    # A text value must match: a regular expression that Python (import) and PostgreSQL
+    # (export) read alike; it is anchored at the start as re.match does.
+    pattern: str | None = None
     formats: tuple[str, ...] = ()  # dates: YYYY, MM, DD and literal characters
     codes: tuple[Code, ...] = ()
     codes_doc: str | None = None  # how the README names a long code list
@@ -224,22 +294,35 @@ class Column:
 
 @dataclass(frozen=True)
 class RecordRule:
+    """A check across columns: when both dates are there, ``later`` comes after ``earlier``
+    (or on the same day, unless ``strictly``). ``problem`` names them as ``{earlier}`` and
+    ``{later}``. The import checks it in Python (``check``), the export in SQL (``sql``)."""
+
     description: str
-    check: Callable[[dict[str, Any]], str | None]  # registry values by key -> problem or None
+    earlier: str  # keys of date columns
+    later: str
+    strictly: bool
+    problem: str
 
+    def check(self, values: dict[str, Any]) -> str | None:
+        earlier, later = values.get(self.earlier), values.get(self.later)
+        if earlier and later and (later <= earlier if self.strictly else later < earlier):
+            return self.problem.format(earlier=earlier, later=later)
+        return None
 
-def _suspension_order(values: dict[str, Any]) -> str | None:
-    start, end = values.get("suspension_start"), values.get("suspension_end")
-    if start and end and end <= start:
-        return f"suspension_end {end} must come after suspension_start {start}"
-    return None
-
-
-def _rescind_after_action(values: dict[str, Any]) -> str | None:
-    acted, rescinded = values.get("action_date"), values.get("rescinded_on")
-    if acted and rescinded and rescinded < acted:
-        return f"rescinded_on {rescinded} comes before the action date {acted}"
-    return None
+    def sql(self, value: Callable[[str], str]) -> str:
+        """The problem or NULL, ``value(key)`` being the SQL of a column's value."""
+        earlier, later = value(self.earlier), value(self.later)
+        named = {"earlier": earlier, "later": later}
+        text = []
+        for literal, name, _spec, _conversion in string.Formatter().parse(self.problem):
+            if literal:
+                text.append(_lit(literal))
+            if name is not None:
+                text.append(f"to_char({named[name]}, 'YYYY-MM-DD')")  # as str(date)
+        return (f"CASE WHEN {earlier} IS NOT NULL AND {later} IS NOT NULL AND "
+                f"{later} {'<=' if self.strictly else '<'} {earlier} "
+                f"THEN {' || '.join(text)} END")
 
 
 # --- the layout -------------------------------------------------------------------------------
@@ -322,8 +405,12 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 RECORD_RULES: tuple[RecordRule, ...] = (
-    RecordRule("suspension_end comes after suspension_start", _suspension_order),
-    RecordRule("rescinded_on is not before action_date", _rescind_after_action),
+    RecordRule("suspension_end comes after suspension_start", "suspension_start",
+               "suspension_end", strictly=True,
+               problem="suspension_end {later} must come after suspension_start {earlier}"),
+    RecordRule("rescinded_on is not before action_date", "action_date", "rescinded_on",
+               strictly=False, problem="rescinded_on {later} comes before the action date "
+                                       "{earlier}"),
 )
 
 MAX_ALIASES = 20
@@ -336,36 +423,47 @@ class LayoutError(ValueError):
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_SQL = r"'[\x01-\x1f\x7f]'"  # the same in PostgreSQL, whose text holds no NUL
 _EMPTY: tuple[Any, ...] = (None, "", [])
 _TOKENS = {"YYYY": r"(?P<y>\d{4})", "MM": r"(?P<m>\d{2})", "DD": r"(?P<d>\d{2})"}
 _TOKEN = re.compile(r"YYYY|MM|DD")
+_WIDTHS = {"YYYY": 4, "MM": 2, "DD": 2}
 
 
 @dataclass(frozen=True)
 class DateFormat:
     text: str  # e.g. YYYY-MM-DD
     regex: re.Pattern[str]
-    template: str  # str.format template
+    parts: tuple[str, ...]  # the tokens and the literal text between them, in order
     precision: int  # 3 day, 2 month, 1 year
 
     @classmethod
     def of(cls, text: str) -> "DateFormat":
-        regex, template, pos = "", "", 0
+        regex, parts, pos = "", [], 0
         for m in _TOKEN.finditer(text):
             literal = text[pos:m.start()]
             regex += re.escape(literal) + _TOKENS[m.group()]
-            template += literal.replace("{", "{{").replace("}", "}}")
-            template += {"YYYY": "{0:04d}", "MM": "{1:02d}", "DD": "{2:02d}"}[m.group()]
+            parts += [literal, m.group()] if literal else [m.group()]
             pos = m.end()
         regex += re.escape(text[pos:])
-        template += text[pos:].replace("{", "{{").replace("}", "}}")
+        if text[pos:]:
+            parts.append(text[pos:])
         tokens = set(_TOKEN.findall(text))
         if "YYYY" not in tokens or ("DD" in tokens and "MM" not in tokens):
             raise ValueError(f"date format {text!r} needs YYYY, and MM with DD")
-        return cls(text, re.compile(f"^{regex}$"), template, len(tokens))
+        return cls(text, re.compile(f"^{regex}$"), tuple(parts), len(tokens))
 
-    def render(self, year: int, month: int | None, day: int | None) -> str:
-        return self.template.format(year, month or 0, day or 0)
+    def to_char(self) -> str:
+        """The format as a pattern of PostgreSQL's to_char(), the literal text quoted."""
+        return "".join(p if p in _TOKENS else
+                       '"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                       for p in self.parts)
+
+    def sql(self, year: str, month: str, day: str) -> str:
+        """The text of a date given as SQL integers, zero-padded (years 0-9999)."""
+        given = {"YYYY": year, "MM": month, "DD": day}
+        return " || ".join(f"lpad(CAST({given[p]} AS text), {_WIDTHS[p]}, '0')"
+                           if p in given else _lit(p) for p in self.parts)
 
     def parse(self, text: str) -> tuple[int, int | None, int | None] | None:
         m = self.regex.match(text)
@@ -376,13 +474,17 @@ class DateFormat:
                 int(groups["d"]) if groups.get("d") else None)
 
 
+_PARTIAL_STR = tuple(DateFormat.of(f) for f in ("YYYY", "YYYY-MM", "YYYY-MM-DD"))  # str()
+
+
 def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
 class Field:
-    """A column compiled: ``render`` (export: registry value -> text) and ``parse`` (import:
-    text -> registry value), both raising LayoutError with the reason."""
+    """A column compiled: for the export, the SQL of its value, of what is wrong with it and
+    of its text in the file; for the import, ``parse`` (text -> registry value, raising
+    LayoutError with the reason)."""
 
     def __init__(self, column: Column) -> None:
         self.column = column
@@ -398,106 +500,133 @@ class Field:
             raise ValueError(f"column {column.name}: a date needs its formats")
         if self.kind is Kind.CODE and not column.codes:
             raise ValueError(f"column {column.name}: a code column needs its codes")
-        source = column.source
-        if isinstance(source, str):
-            if source not in EXPORT_FIELDS:
-                raise ValueError(f"column {column.name}: ExportRow has no field {source!r}")
-            self.get: Callable[[ExportRow, ExportContext], Any] = (
-                lambda row, _ctx, attr=source: getattr(row, attr))
-        else:
-            self.get = source
+        if isinstance(column.source, str) and column.source not in EXPORT_FIELDS:
+            raise ValueError(f"column {column.name}: ExportRow has no field {column.source!r}")
 
-    # export
-    def export_code(self, i: int, names: dict[str, Any]) -> list[str]:
-        """Python lines that set ``v<i>`` (the registry value) and ``t<i>`` (the file's text)
-        for ``Layout``'s compiled exporter, putting what they use into ``names``. The common
-        cases (a text or code attribute, an ISO date) are written out inline; anything else,
-        and any value the inline test does not pass, goes through ``render``, which raises
-        LayoutError with the reason."""
-        v, t, render = f"v{i}", f"t{i}", f"render{i}"
-        names[render] = self.render
+    # export: SQL over the export row ``r`` and the settings ``x``, then over the value ``v``
+    def value_sql(self) -> str:
         source = self.column.source
-        if isinstance(source, str):
-            lines = [f"{v} = row.{source}"]
-        else:
-            names[f"get{i}"] = source
-            lines = [f"{v} = get{i}(row, ctx)"]
-        lines.append(f"if {v} is None:")
-        lines.append(f"    {t} = ''")
-        slow = ["else:", f"    {t} = {render}({v}, opt_ins)"]
-        if self.kind is Kind.TEXT and isinstance(source, str):
-            test = f"{v}.__class__ is str and {v}.isprintable()"
-            if self.column.max_length is not None:
-                test += f" and len({v}) <= {self.column.max_length}"
-            if self.pattern is not None:
-                names[f"pattern{i}"] = self.pattern.match
-                test += f" and pattern{i}({v}) is not None"
-            return [*lines, f"elif {test}:", f"    {t} = {v}", *slow]
-        if self.kind is Kind.TEXT:
-            # A value computed once per export (the state, the contact): checked once.
-            names[f"last{i}"] = [object(), ""]
-            return [*lines, f"elif {v} is last{i}[0]:", f"    {t} = last{i}[1]", *slow,
-                    f"    last{i}[0] = {v}", f"    last{i}[1] = {t}"]
-        if self.kind is Kind.CODE:
-            names[f"codes{i}"] = {c.value: c.code for c in self.column.codes if not c.opt_in}
-            return [*lines, f"elif {v} in codes{i}:", f"    {t} = codes{i}[{v}]", *slow]
-        if self.kind is Kind.DATE and self.dates[0].text == "YYYY-MM-DD":
-            names["date"] = date
-            return [*lines, f"elif {v}.__class__ is date:", f"    {t} = {v}.isoformat()", *slow]
+        sql = f"r.{_ident(source)}" if isinstance(source, str) else f"({source.sql})"
+        return f"CAST({sql} AS text)" if self.kind in (Kind.TEXT, Kind.CODE) else sql
+
+    def empty_sql(self, v: str) -> str:
+        """Whether the value is empty: written as an empty field, and never checked."""
+        if self.kind in (Kind.TEXT, Kind.CODE):
+            return f"coalesce({v}, '') = ''"
         if self.kind is Kind.NAMES:
-            return [*lines, f"elif not {v}:", f"    {t} = ''", *slow]
-        return [*lines, *slow]
+            return f"coalesce(cardinality({v}), 0) = 0"
+        return f"{v} IS NULL"
 
-    def render(self, value: Any, opt_ins: frozenset[str]) -> str:
-        if value is None or value == "" or value == []:
-            return ""
-        kind = self.kind
-        if kind is Kind.TEXT:
-            text = str(value)
-            self._check_text(text)
-            return text
-        if kind is Kind.CODE:
-            code = self.to_file.get(value)
-            if code is None:
-                raise LayoutError(f"'{value}' has no code in this layout; codes: "
-                                  f"{', '.join(self.to_file)}")
-            if code.opt_in and code.opt_in not in opt_ins:
-                raise LayoutError(f"'{code.code}' is sent only when REGISTRY_"
-                                  f"{code.opt_in.upper()} is true")
-            return code.code
-        if kind is Kind.DATE:
-            return self.dates[0].render(value.year, value.month, value.day)
-        if kind is Kind.PARTIAL_DATE:
-            precision = 1 if value.month is None else 2 if value.day is None else 3
-            fmt = self.by_precision.get(precision)
-            if fmt is None:
-                raise LayoutError(f"{value} is partial; the layout has no format for it")
-            return fmt.render(value.year, value.month, value.day)
-        return self._render_names(value)
+    def fits_sql(self, v: str, opt_ins: str) -> str | None:
+        """A quick test that the value has no problem and, if the column is required, is
+        there: true only then (it may be false, or NULL, when all is well: the record is then
+        checked in full). None when every value fits."""
+        c, required = self.column, self.column.required
+        if self.kind is Kind.TEXT:
+            tests = [f"{v} !~ {_CONTROL_SQL}"]
+            if c.max_length is not None:
+                tests.append(f"length({v}) {'BETWEEN 1 AND' if required else '<='} "
+                             f"{c.max_length}")
+            elif required:
+                tests.append(f"{v} <> ''")
+            if c.pattern is not None:
+                tests.append(f"{v} ~ {_lit('^(?:' + c.pattern + ')')}")
+            return f"coalesce({' AND '.join(tests)}, {'false' if required else 'true'})"
+        if self.kind is Kind.CODE:
+            plain = [value for value, code in self.to_file.items() if not code.opt_in]
+            tests = [f"{v} = ANY({_texts(plain)})"] if plain else []
+            tests += [f"({v} = {_lit(value)} AND {_lit(code.opt_in)} = ANY({opt_ins}))"
+                      for value, code in self.to_file.items() if code.opt_in]
+            if required:
+                return f"coalesce({' OR '.join(tests)}, false)"
+            return f"coalesce({v} = '' OR {' OR '.join(tests)}, true)"
+        if self.kind is Kind.NAMES:
+            parts = f"array_to_string({v}, '')"  # all of them: more than the check reads
+            fine = f"({parts} !~ '[,;\\x01-\\x1f\\x7f]' AND octet_length({parts}) <= {_NAME})"
+            if required:
+                return f"(cardinality({v}) > 0 AND {fine})"
+            return f"({self.empty_sql(v)} OR {fine})"
+        tests = [f"{v} IS NOT NULL"] if required else []
+        if self.kind is Kind.PARTIAL_DATE and len(self.by_precision) < 3:
+            tests.append(f"({v} IS NULL OR {self._precision(v)} IN "
+                         f"({', '.join(str(p) for p in self.by_precision)}))")
+        return " AND ".join(tests) or None
 
-    def _check_text(self, text: str) -> None:
-        if _CONTROL.search(text):
-            raise LayoutError("contains a line break or control character")
-        limit = self.column.max_length
-        if limit is not None and len(text) > limit:
-            raise LayoutError(f"is {len(text)} characters long; at most {limit}")
-        if self.pattern is not None and not self.pattern.match(text):
-            raise LayoutError(f"'{text}' does not match {self.column.pattern}")
+    def check_sql(self, v: str, opt_ins: str) -> str | None:
+        """What is wrong with a value that is not empty (text), or NULL; None when every
+        value of this column has its text (a date)."""
+        c = self.column
+        if self.kind is Kind.TEXT:
+            whens = [f"WHEN {v} ~ {_CONTROL_SQL} "
+                     "THEN 'contains a line break or control character'"]
+            if c.max_length is not None:
+                whens.append(f"WHEN length({v}) > {c.max_length} THEN 'is ' || length({v}) "
+                             f"|| ' characters long; at most {c.max_length}'")
+            if c.pattern is not None:
+                whens.append(f"WHEN {v} !~ {_lit('^(?:' + c.pattern + ')')} THEN '''' || {v} "
+                             f"|| {_lit(chr(39) + ' does not match ' + c.pattern)}")
+            return "CASE " + " ".join(whens) + " END"
+        if self.kind is Kind.CODE:
+            plain = [value for value, code in self.to_file.items() if not code.opt_in]
+            whens = [f"WHEN {v} = ANY({_texts(plain)}) THEN NULL"] if plain else []
+            for value, code in self.to_file.items():
+                if code.opt_in:
+                    refused = (f"'{code.code}' is sent only when REGISTRY_"
+                               f"{code.opt_in.upper()} is true")
+                    whens.append(f"WHEN {v} = {_lit(value)} THEN CASE WHEN "
+                                 f"{_lit(code.opt_in)} <> ALL({opt_ins}) THEN {_lit(refused)} END")
+            unknown = "' has no code in this layout; codes: " + ", ".join(self.to_file)
+            return "CASE " + " ".join(whens) + f" ELSE '''' || {v} || {_lit(unknown)} END"
+        if self.kind is Kind.PARTIAL_DATE:
+            missing = [p for p in (1, 2, 3) if p not in self.by_precision]
+            if not missing:
+                return None
+            return (f"CASE {self._precision(v)} " + " ".join(
+                f"WHEN {p} THEN {_PARTIAL_STR[p - 1].sql(*self._parts(v))} "
+                "|| ' is partial; the layout has no format for it'" for p in missing) + " END")
+        if self.kind is Kind.NAMES:
+            bad = "n.part ~ '[,;\\x01-\\x1f\\x7f]'"
+            return (f"(SELECT CASE WHEN {bad} THEN 'the name ''' || n.part || ''' contains "
+                    f"'','' '';'' or a line break' ELSE 'a name part is longer than {_NAME} "
+                    f"characters' END FROM {self._names(v)} AS i, generate_series(1, 3) AS j, "
+                    f"LATERAL (SELECT {v}[i][j] AS part) AS n WHERE n.part <> '' AND ({bad} OR "
+                    f"length(n.part) > {_NAME}) ORDER BY i, j LIMIT 1)")
+        return None
 
-    def _render_names(self, names: list[list[str | None]]) -> str:
-        if len(names) > MAX_ALIASES:
-            names = names[:MAX_ALIASES]  # the first ones: the layout keeps at most 20
-        out = []
-        for last, first, middle in names:
-            parts = [p for p in (last, first, middle) if p]
-            for part in parts:
-                if "," in part or ";" in part or _CONTROL.search(part):
-                    raise LayoutError(f"the name '{part}' contains ',' ';' or a line break")
-                if len(part) > _NAME:
-                    raise LayoutError(f"a name part is longer than {_NAME} characters")
-            given = " ".join(p for p in (first, middle) if p)
-            out.append(f"{last}, {given}" if given else f"{last}")
-        return "; ".join(out)
+    def text_sql(self, v: str) -> str:
+        """The value's text in the file (what a value with a problem gives is never used)."""
+        if self.kind is Kind.TEXT:
+            return v
+        if self.kind is Kind.CODE:
+            mapped = [(value, code.code) for value, code in self.to_file.items()
+                      if value != code.code]
+            if not mapped:
+                return v
+            return (f"CASE {v} " + " ".join(f"WHEN {_lit(a)} THEN {_lit(b)}" for a, b in mapped)
+                    + f" ELSE {v} END")
+        if self.kind is Kind.DATE:
+            return f"to_char({v}, {_lit(self.dates[0].to_char())})"
+        if self.kind is Kind.PARTIAL_DATE:
+            return (f"CASE {self._precision(v)} " + " ".join(
+                f"WHEN {p} THEN {f.sql(*self._parts(v))}" for p, f in self.by_precision.items())
+                + " END")
+        return (f"CASE WHEN NOT ({self.empty_sql(v)}) THEN (SELECT string_agg(CASE WHEN "
+                f"n.given <> '' THEN n.last || ', ' || n.given ELSE n.last END, '; ' ORDER BY "
+                f"n.i) FROM (SELECT i, {v}[i][1] AS last, concat_ws(' ', nullif({v}[i][2], ''), "
+                f"nullif({v}[i][3], '')) AS given FROM {self._names(v)} AS i) AS n) END")
+
+    @staticmethod
+    def _parts(v: str) -> tuple[str, str, str]:
+        return f"{v}[1]", f"{v}[2]", f"{v}[3]"
+
+    @staticmethod
+    def _precision(v: str) -> str:
+        return f"(CASE WHEN {v}[2] IS NULL THEN 1 WHEN {v}[3] IS NULL THEN 2 ELSE 3 END)"
+
+    @staticmethod
+    def _names(v: str) -> str:
+        # The first ones: the layout keeps at most MAX_ALIASES.
+        return f"generate_series(1, least(coalesce(array_length({v}, 1), 0), {MAX_ALIASES}))"
 
     # import
     def parse(self, raw: str) -> Any:
@@ -539,6 +668,15 @@ class Field:
                               f"{' or '.join(f.text for f in self.dates)}")
         return self._parse_names(text)
 
+    def _check_text(self, text: str) -> None:
+        if _CONTROL.search(text):
+            raise LayoutError("contains a line break or control character")
+        limit = self.column.max_length
+        if limit is not None and len(text) > limit:
+            raise LayoutError(f"is {len(text)} characters long; at most {limit}")
+        if self.pattern is not None and not self.pattern.match(text):
+            raise LayoutError(f"'{text}' does not match {self.column.pattern}")
+
     def _parse_names(self, text: str) -> list[list[str | None]]:
         names: list[list[str | None]] = []
         for entry in text.split(";"):
@@ -568,7 +706,8 @@ class Problem:
 
 
 class Layout:
-    """The specification compiled once: renders export rows and parses file records."""
+    """The specification compiled once: the export's SQL (``records_sql``, ``copy_sql``,
+    read back by ``problems``) and the import's ``parse``."""
 
     def __init__(self, version: str, file: FileFormat, columns: tuple[Column, ...],
                  rules: tuple[RecordRule, ...]) -> None:
@@ -584,51 +723,137 @@ class Layout:
             for cond in (c.required_when, c.blank_unless):
                 if cond is not None and cond.key not in self.by_key:
                     raise ValueError(f"column {c.name}: no column has key {cond.key!r}")
+                if cond is not None and self.by_key[cond.key].kind not in (Kind.TEXT,
+                                                                          Kind.CODE):
+                    raise ValueError(f"column {c.name}: a condition is on a text or a code")
+            if len(c.name.encode()) > 63:
+                raise ValueError(f"column {c.name}: PostgreSQL names (the export's header) "
+                                 "are at most 63 bytes")
+        for rule in rules:
+            for key in (rule.earlier, rule.later):
+                if key not in self.by_key or self.by_key[key].kind is not Kind.DATE:
+                    raise ValueError(f"rule {rule.description!r}: {key!r} is not a date column")
+        for char in (file.delimiter, file.quotechar):
+            if len(char) != 1 or not char.isascii() or char in "\r\n":
+                raise ValueError("the delimiter and the quote are one ASCII character each "
+                                 "(COPY writes them)")
         self._conditional = tuple(f for f in self.fields if f.column.required_when
                                   or f.column.blank_unless)
         self._required = tuple(f for f in self.fields if f.column.required)
         self._required_keys = tuple(f.key for f in self._required)
-        self._export = self._compile_export()
+        self._compile_export()
 
-    def _compile_export(self) -> Callable[[ExportRow, ExportContext],
-                                          tuple[list[str], dict[str, Any]] | None]:
-        """The export's check of one record, written out as one Python function from the
-        specification (once, when the layout is built): each column's value, its text and
-        its checks inline, then the required and conditional columns on the texts (empty
-        text is an empty value; a condition holds when the other column's code is one of its
-        own), then the record rules. It returns the texts and the values, or None when
-        anything fails: ``render`` then goes field by field to name every problem."""
-        names: dict[str, Any] = {"rules": tuple(r.check for r in self.rules)}
-        body = ["opt_ins = ctx.opt_ins", "try:"]
-        for i, f in enumerate(self.fields):
-            body.extend("    " + line for line in f.export_code(i, names))
-        body.append("except ValueError:")
-        body.append("    return None")
+    def _compile_export(self) -> None:
+        """The export's query, from the specification. Each column's value ``v<i>`` (and
+        ``q<i>``, why a derived value cannot be had) is computed once per record (OFFSET 0
+        keeps PostgreSQL from copying the expression into every place that uses it), but a
+        value of the settings alone stays an expression of ``x``, which PostgreSQL computes
+        and checks once. Then each column's text ``f<i>``, NULL when empty so that COPY
+        writes it bare, and the record's ``problems``: NULL when a quick test of every check
+        passes, else each check's problem in the order the import lists them (each column's,
+        then the required and conditional columns, a column whose value failed counting as
+        empty, then the record rules), or NULL if none fails."""
         index = {f.key: i for i, f in enumerate(self.fields)}
-        for f in self._required:
-            body.append(f"if not t{index[f.key]}: return None")
+        values = ["r.record_id AS record_id"]
+        value: list[str] = []  # SQL of each column's value
+        fits: list[str] = []
+        problems: list[str] = []
+        slots: list[tuple[str, str]] = []  # (column, SQL of its problem or NULL)
         for i, f in enumerate(self.fields):
-            for when, must_be_filled in ((f.column.required_when, True),
-                                         (f.column.blank_unless, False)):
-                if when is None:
-                    continue
-                j = index[when.key]
-                other = self.fields[j]
-                names[f"when{i}_{j}"] = frozenset(
-                    other.to_file[v].code if v in other.to_file else str(v)
-                    for v in when.values)
-                body.append(f"if not t{i} and t{j} in when{i}_{j}: return None"
-                            if must_be_filled else
-                            f"if t{i} and t{j} not in when{i}_{j}: return None")
-        body.append("values = {" + ", ".join(f"{f.key!r}: v{i}"
-                                             for i, f in enumerate(self.fields)) + "}")
-        body.append("for check in rules:")
-        body.append("    if check(values): return None")
-        body.append("return [" + ", ".join(f"t{i}" for i in range(len(self.fields)))
-                    + "], values")
-        source = "def export(row, ctx):\n" + "".join(f"    {line}\n" for line in body)
-        exec(compile(source, f"<NDI layout {self.version}: export>", "exec"), names)
-        return names["export"]  # type: ignore[no-any-return]
+            source = f.column.source
+            once = isinstance(source, Derived) and source.per_export
+            if once:
+                value.append(f.value_sql())
+            else:
+                values.append(f"{f.value_sql()} AS v{i}")
+                value.append(f"v.v{i}")
+            v = value[i]
+            if test := f.fits_sql(v, "x.opt_ins"):
+                fits.append(test)
+            check = f.check_sql(v, "x.opt_ins")
+            problem = f"CASE WHEN {f.empty_sql(v)} THEN NULL ELSE {check} END" if check else None
+            if isinstance(source, Derived) and source.problem:
+                q = f"({source.problem})"
+                if not once:
+                    values.append(f"{q} AS q{i}")
+                    q = f"v.q{i}"
+                fits.append(f"{q} IS NULL")
+                problem = f"coalesce({q}, {problem})" if problem else q
+            problems.append(f"{problem or 'CAST(NULL AS text)'} AS p{i}")
+            if problem:
+                slots.append((f.name, f"p.p{i}"))
+
+        def filled(i: int) -> str:
+            return f"(p.p{i} IS NULL AND NOT {self.fields[i].empty_sql(value[i])})"
+
+        def holds(when: When, exact: bool = True) -> str:
+            j = index[when.key]
+            test = f"{value[j]} = ANY({_texts(when.values)})"
+            return f"coalesce({f'p.p{j} IS NULL AND ' if exact else ''}{test}, false)"
+
+        for f in self._required:
+            i = index[f.key]
+            slots.append((f.name, f"CASE WHEN p.p{i} IS NULL AND {f.empty_sql(value[i])} "
+                                  "THEN 'required' END"))
+        for f in self._conditional:
+            i, c = index[f.key], f.column
+            present = f"(NOT {f.empty_sql(value[i])})"
+            if c.required_when and c.required_when == c.blank_unless:
+                fits.append(f"{holds(c.required_when, False)} = {present}")
+            elif c.required_when:
+                fits.append(f"(NOT {holds(c.required_when, False)} OR {present})")
+            elif c.blank_unless:
+                fits.append(f"({holds(c.blank_unless, False)} OR NOT {present})")
+            if c.required_when:
+                why = (f"required when {self.by_key[c.required_when.key].name} is "
+                       f"{self._codes(c.required_when)}")
+                slots.append((f.name, f"CASE WHEN NOT {filled(i)} AND "
+                                      f"{holds(c.required_when)} THEN {_lit(why)} END"))
+            if c.blank_unless:
+                why = (f"must be empty unless {self.by_key[c.blank_unless.key].name} is "
+                       f"{self._codes(c.blank_unless)}")
+                slots.append((f.name, f"CASE WHEN {filled(i)} AND NOT "
+                                      f"{holds(c.blank_unless)} THEN {_lit(why)} END"))
+        self._checked = len(slots)  # the rules come after: they count only when these hold
+        for rule in self.rules:
+            earlier, later = value[index[rule.earlier]], value[index[rule.later]]
+            fits.append(f"coalesce({later} {'>' if rule.strictly else '>='} {earlier}, true)")
+            slots.append(("record", rule.sql(lambda key: value[index[key]])))
+        self._slot_columns = tuple(column for column, _ in slots)
+        listed = ", ".join(sql for _, sql in slots)
+        texts = ", ".join(f"nullif({f.text_sql(value[i])}, '') AS f{i + 1}"
+                          for i, f in enumerate(self.fields))
+        self._records_sql = (
+            f"SELECT v.record_id, CASE WHEN {' AND '.join(fits) or 'true'} THEN NULL ELSE ("
+            f"SELECT CASE WHEN coalesce({listed}) IS NOT NULL THEN ARRAY[{listed}] END "
+            f"FROM (SELECT {', '.join(problems)}) AS p) END AS problems, {texts} "
+            f"FROM (SELECT {', '.join(values)} FROM (\0rows\0) AS r CROSS JOIN (\0x\0) AS x "
+            f"OFFSET 0) AS v CROSS JOIN (\0x\0) AS x")
+
+    def records_sql(self, rows: str, ctx: ExportContext) -> str:
+        """One row per record of the query ``rows`` (ExportRow's columns) under the settings
+        ``ctx``: ``record_id``, ``problems`` (NULL when the record fits, else for
+        ``problems()``) and the file's fields ``f1``...``fn``."""
+        return self._records_sql.replace("\0rows\0", rows).replace("\0x\0", ctx.sql())
+
+    def problems(self, slots: Sequence[str | None]) -> list[Problem]:
+        """A failing record's problems from its ``problems`` column."""
+        found = [Problem(c, r) for c, r in zip(self._slot_columns[:self._checked],
+                                               slots[:self._checked], strict=True) if r]
+        return found or [Problem("record", r) for r in slots[self._checked:] if r]
+
+    def copy_query(self, source: str) -> tuple[str, dict[str, Any]]:
+        """The query and the COPY options (asyncpg's ``copy_from_query``) that write the
+        fields of ``source`` (a relation with records_sql's columns) as this layout's CSV,
+        header first, quoted where Python's csv.QUOTE_MINIMAL quotes: a field holding the
+        delimiter, the quote or a line break (an empty field is NULL, which COPY writes bare;
+        it would quote an empty string). COPY ends lines with LF: the export writes the
+        layout's line end."""
+        f = self.file
+        columns = ", ".join(f"f{i} AS {_ident(name)}" for i, name in enumerate(self.header, 1))
+        return (f"SELECT {columns} FROM {source}",
+                {"format": "csv", "header": True, "delimiter": f.delimiter,
+                 "quote": f.quotechar})
 
     def _check_record(self, values: dict[str, Any], problems: list[Problem]) -> None:
         get = values.get
@@ -656,27 +881,6 @@ class Layout:
     def _codes(self, when: When) -> str:
         f = self.by_key[when.key]
         return " or ".join(f.to_file[v].code if v in f.to_file else v for v in when.values)
-
-    def render(self, row: ExportRow, ctx: ExportContext
-               ) -> tuple[list[str], dict[str, Any], list[Problem]]:
-        """An export row as the file's fields, its values by key, and what is wrong with it
-        (nothing may be written when a record has problems)."""
-        done = self._export(row, ctx)
-        if done is not None:
-            return done[0], done[1], []
-        values: dict[str, Any] = {}
-        texts: list[str] = []
-        problems: list[Problem] = []
-        for f in self.fields:  # field by field, so that every field's problem is named
-            try:
-                value = values[f.key] = f.get(row, ctx)
-                texts.append(f.render(value, ctx.opt_ins))
-            except ValueError as e:
-                values[f.key] = None
-                texts.append("")
-                problems.append(Problem(f.name, str(e)))
-        self._check_record(values, problems)
-        return texts, values, problems
 
     def parse(self, record: dict[str, str]) -> tuple[dict[str, Any], list[Problem]]:
         """A file record (column name -> text) as registry values by key, and its problems."""
@@ -755,7 +959,7 @@ def _when_codes(layout: Layout, when: When) -> str:
 def _source_doc(c: Column) -> str:
     if isinstance(c.source, str):
         return f"`row.{c.source}`"
-    return f"`{c.source.__name__}()`"
+    return f"`{c.source.name}()`"
 
 
 def layout_markdown(layout: Layout = LAYOUT) -> str:

@@ -18,6 +18,7 @@ suspension that ended by itself is not a change: the record carries its end date
 """
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -27,7 +28,8 @@ LOCK_KEY = 7_263_401  # pg_advisory_xact_lock: one export at a time
 BATCH_SQL = """
 CREATE TEMP TABLE ndi_export_batch ON COMMIT DROP AS
 WITH roots AS (
-  SELECT a.id, a.officer_id, a.case_id, a.certification_id, a.effective_on, a.recorded_at
+  SELECT a.id, a.officer_id, a.case_id, a.certification_id, a.outcome, a.effective_on,
+         a.until_on, a.grounds, a.recorded_at
   FROM decertification_actions a
   WHERE a.kind = 'final_order'
     AND a.outcome IN ('revocation', 'suspension', 'surrender', 'denial')
@@ -67,7 +69,8 @@ sent AS (
   GROUP BY s.action_id
 ),
 typed AS (
-  SELECT r.id AS root_id, r.officer_id, r.certification_id, r.recorded_at, l.later_ids,
+  SELECT r.id AS root_id, r.officer_id, r.certification_id, r.outcome, r.effective_on,
+         r.until_on, r.grounds, l.later_ids,
          l.rescinded_on, l.rescind_kind, g.last_sent_at,
          coalesce(g.rescind_sent, false) AS rescind_sent,
          g.root_id IS NULL OR coalesce(l.later_unsent, false) AS unsent
@@ -77,18 +80,20 @@ typed AS (
   -- Taken back before it was ever sent: the NDI never has to hear of it.
   WHERE NOT (l.rescinded_on IS NOT NULL AND g.last_sent_at IS NULL)
 )
-SELECT row_number() OVER (ORDER BY t.recorded_at, t.root_id) AS seq, t.root_id,
-       o.canonical_id AS person_id, t.certification_id,
+SELECT t.root_id, o.canonical_id AS person_id, t.certification_id,
        -- The person as the record names them: the action's officer record, unless it was
        -- merged (create_batch then takes the survivor's), so that the export's rows need not
-       -- read officers again.
+       -- read officers again; the same for the root action and its certificate.
        o.canonical_id <> o.id AS merged, o.first_name, o.middle_name, o.last_name, o.suffix,
-       o.birth_year, o.birth_month, o.birth_day, o.post_id,
+       o.birth_year, o.birth_month, o.birth_day, o.post_id, c.number AS certificate_number,
+       t.outcome, t.effective_on, t.until_on, t.grounds,
        CASE WHEN t.rescinded_on IS NOT NULL THEN 'rescind'
             WHEN t.last_sent_at IS NULL THEN 'new'
             ELSE 'update' END AS record_type,
        t.later_ids, t.rescinded_on, t.rescind_kind
-FROM typed t JOIN officers o ON o.id = t.officer_id
+FROM typed t
+JOIN officers o ON o.id = t.officer_id
+LEFT JOIN certifications c ON c.id = t.certification_id
 WHERE $1  -- all
    OR (NOT t.rescind_sent AND (t.unsent OR (
          t.rescinded_on IS NULL AND t.last_sent_at IS NOT NULL AND (
@@ -110,21 +115,17 @@ SET first_name = p.first_name, middle_name = p.middle_name, last_name = p.last_n
     birth_day = p.birth_day, post_id = p.post_id
 FROM officers p WHERE b.merged AND p.id = b.person_id"""
 
-# One row per record of the batch, in the ExportRow's field order (registry/ndi/layout.py).
-# Hash joins over the batch, and the other names of its people in one aggregate (not a
-# subquery per row), so that a large export reads each table once. No ORDER BY: rows stream
-# as the joins produce them (a sort would hold every row back until the last one), and an
-# NDI file's records have no order.
+# One row per record of the batch: ExportRow's columns (registry/ndi/layout.py), ``r`` of the
+# layout's SQL; $1 is the state. Hash joins over the batch, and the other names of its people
+# in one aggregate (not a subquery per row), so that a large export reads each table once.
+# No ORDER BY: an NDI file's records have no order.
 EXPORT_ROWS = """
 SELECT CAST($1 AS text) || '-' || b.root_id AS record_id, b.record_type,
        b.first_name, b.middle_name, b.last_name, b.suffix,
        coalesce(al.names, '{}') AS other_names,
-       b.birth_year, b.birth_month, b.birth_day, b.post_id,
-       c.number AS certificate_number, a.outcome, a.effective_on, a.until_on, a.grounds,
-       b.rescinded_on, b.rescind_kind
+       b.birth_year, b.birth_month, b.birth_day, b.post_id, b.certificate_number, b.outcome,
+       b.effective_on, b.until_on, b.grounds, b.rescinded_on, b.rescind_kind
 FROM ndi_export_batch b
-JOIN decertification_actions a ON a.id = b.root_id
-LEFT JOIN certifications c ON c.id = b.certification_id
 LEFT JOIN (
   SELECT x.person_id,
          array_agg(ARRAY[x.last_name, x.first_name, x.middle_name]
@@ -160,11 +161,38 @@ async def create_batch(conn: asyncpg.Connection, *, everything: bool) -> dict[st
     """Pick the records of this export into ``ndi_export_batch``; their count by type."""
     await conn.execute("DROP TABLE IF EXISTS pg_temp.ndi_export_batch")
     await conn.execute(BATCH_SQL, everything)
-    await conn.execute("ANALYZE ndi_export_batch")
+    # The columns the later statements join and filter on (the others' statistics cost more
+    # than they help).
+    await conn.execute("ANALYZE ndi_export_batch (person_id, merged)")
     await conn.execute(SURVIVORS_SQL)  # after ANALYZE: the few merged rows, by index
     rows = await conn.fetch("SELECT record_type, count(*) AS n FROM ndi_export_batch "
                             "GROUP BY record_type")
     return {r["record_type"]: r["n"] for r in rows}
+
+
+async def render_records(conn: asyncpg.Connection, records_sql: str, state: str) -> None:
+    """The batch's records checked and written out by the layout's SQL (``records_sql``
+    over EXPORT_ROWS, whose $1 is the state) into ``ndi_export_lines``: the records' query
+    runs once, for the check and for the COPY."""
+    await conn.execute("DROP TABLE IF EXISTS pg_temp.ndi_export_lines")
+    await conn.execute(f"CREATE TEMP TABLE ndi_export_lines ON COMMIT DROP AS {records_sql}",
+                       state)
+
+
+async def failing_records(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    """The first ``limit`` records that do not fit the layout, each with how many fail."""
+    return await conn.fetch(
+        "SELECT record_id, problems, count(*) OVER () AS failed FROM ndi_export_lines "
+        "WHERE problems IS NOT NULL LIMIT $1", limit)
+
+
+async def copy_records(conn: asyncpg.Connection,
+                       copy_query: Callable[[str], tuple[str, dict[str, Any]]],
+                       output: Callable[[bytes], Awaitable[None]]) -> None:
+    """The file, from ``ndi_export_lines`` through the layout's ``copy_query``, handed to
+    ``output`` chunk by chunk as the server sends it."""
+    query, options = copy_query("ndi_export_lines")
+    await conn.copy_from_query(query, output=output, **options)
 
 
 async def record_submission(conn: asyncpg.Connection, *, submission_id: uuid.UUID,
@@ -176,11 +204,21 @@ async def record_submission(conn: asyncpg.Connection, *, submission_id: uuid.UUI
              records, recorded_by)
            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *""",
         submission_id, layout_version, scope, file_name, file_sha256, records, recorded_by)
+    # One INSERT from the batch. Its cost is the table's: three index entries per row, the
+    # references' check, the WAL. The rows go in in the order of the actions (and so of the
+    # root actions' record ids): each index then takes them page by page, not at random. The
+    # root actions are read plainly, not unnested with the later ones (few records have any):
+    # a set-returning call per record costs more.
     await conn.execute(
         """INSERT INTO ndi_submission_records (submission_id, action_id, record_id, record_type)
-           SELECT $1, x.action_id, CAST($2 AS text) || '-' || b.root_id, b.record_type
-           FROM ndi_export_batch b,
-                unnest(b.root_id || coalesce(b.later_ids, '{}')) AS x(action_id)""",
+           SELECT $1, x.action_id, CAST($2 AS text) || '-' || x.root_id, x.record_type
+           FROM (SELECT b.root_id AS action_id, b.root_id, b.record_type
+                 FROM ndi_export_batch b
+                 UNION ALL
+                 SELECT l.action_id, b.root_id, b.record_type
+                 FROM ndi_export_batch b, unnest(b.later_ids) AS l(action_id)
+                 WHERE b.later_ids IS NOT NULL) x
+           ORDER BY x.action_id""",
         submission_id, state)
     return row
 

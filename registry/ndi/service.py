@@ -2,14 +2,16 @@
 state's file back as external actions attached to people.
 
 Export (POST staff; ``registry ndi export`` and the ``submitNdiExport`` mutation). One
-transaction: take the export lock, pick the records (``repository.BATCH_SQL``), stream them
-through a server-side cursor, validate each against the layout (``layout.LAYOUT``) and write it
-as it comes, so memory does not grow with the number of records. A record that fails stops
-the export: nothing more is written, the remaining records are still checked so that every
-failure is listed, the transaction rolls back (no ledger entry) and the file is never put in
-place (``export_to_path`` writes a temporary file and renames it only after the commit).
-Otherwise the ledger (``ndi_submissions``, ``ndi_submission_records``) records what was sent,
-when, by whom and as what, and one audit event is appended.
+transaction: take the export lock, pick the records (``repository.BATCH_SQL``), then check and
+format every record in PostgreSQL with the SQL the layout (``layout.LAYOUT``) compiles from its
+specification, into a temporary table. Any record that fails stops the export before anything
+is written: the failures are counted and the first ones listed with their reasons, the
+transaction rolls back (no ledger entry) and no file appears (``export_to_path`` writes a
+temporary file and renames it only after the commit). Otherwise ``COPY ... TO STDOUT`` writes
+the file, streamed to the sink chunk by chunk as it is hashed, so memory does not grow with the
+number of records; the ledger (``ndi_submissions``, ``ndi_submission_records``) records what
+was sent, when, by whom and as what, and one audit event is appended. The GraphQL answer's
+records are read back from the same bytes: one mechanism writes both.
 
 Import (``registry ndi import``). The file is read twice: first for its SHA-256, its encoding
 (UTF-8, or the file is refused with the line of the first bad byte) and whether the last line
@@ -31,18 +33,15 @@ rejects file) while the others load. The whole file is one transaction with one
 ``load_runs`` row and one audit event carrying the file's hash.
 """
 
-import asyncio
 import codecs
-import contextlib
 import csv
 import hashlib
-import io
 import json
 import os
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -57,21 +56,13 @@ from registry import audit
 from registry.actors import Actor, require_role
 from registry.background_checks.candidate import parse_candidate
 from registry.background_checks.matching import Match, find_matches
-from registry.database import run_sql, session_scope
+from registry.database import driver, run_sql, session_scope
 from registry.dates import PartialDate, check_birth_date
 from registry.errors import InvalidInput, RegistryError
 from registry.keys.models import Role
 from registry.names import name_key, sort_key
 from registry.ndi import repository
-from registry.ndi.layout import (
-    EXPORT_FIELDS,
-    LAYOUT,
-    ExportContext,
-    ExportRow,
-    Layout,
-    Problem,
-    RecordType,
-)
+from registry.ndi.layout import LAYOUT, ExportContext, Layout, Problem, RecordType
 from registry.referrals.grounds import load_grounds
 from registry.settings import Settings
 
@@ -79,7 +70,6 @@ EXPORTERS = (Role.POST_STAFF,)
 IMPORTERS = (Role.POST_STAFF, Role.ADMIN)
 LEDGER_READERS = (Role.POST_STAFF, Role.ADMIN)
 LISTED_FAILURES = 100  # failures listed in an error; all are counted
-FLUSH_EVERY = 1000  # records fetched, checked and written at a time
 
 
 class Scope(StrEnum):
@@ -132,7 +122,7 @@ class Submission:
 ProgressFn = Callable[[int, int], None]
 
 
-def export_context(settings: Settings, layout: Layout = LAYOUT) -> ExportContext:
+def export_context(settings: Settings) -> ExportContext:
     grounds = load_grounds(settings)
     return ExportContext(
         state=settings.state,
@@ -141,43 +131,6 @@ def export_context(settings: Settings, layout: Layout = LAYOUT) -> ExportContext
         categories={g.code: g.category for g in grounds.grounds},
         opt_ins=frozenset({"ndi_under_investigation"} if settings.ndi_under_investigation
                           else ()))
-
-
-async def driver(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under the session, inside the session's transaction (a first
-    statement through SQLAlchemy begins it), for cursors and COPY."""
-    await run_sql(session, "SELECT 1")
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection  # type: ignore[return-value]
-
-
-async def chunks(conn: asyncpg.Connection, sql: str, *args: Any,
-                 size: int = FLUSH_EVERY) -> AsyncIterator[list[asyncpg.Record]]:
-    """A query's rows through a server-side cursor, ``size`` at a time. The next chunk is
-    asked for before the current one is handed out, so the server produces it while the
-    caller works on this one: memory holds two chunks, whatever the number of rows."""
-    cursor = await conn.cursor(sql, *args)
-    ahead = asyncio.ensure_future(cursor.fetch(size))
-    try:
-        while True:
-            rows = await ahead
-            if not rows:
-                return
-            ahead = asyncio.ensure_future(cursor.fetch(size))
-            await asyncio.sleep(0)  # let the request go out before the caller's work
-            yield rows
-    finally:
-        if not ahead.done():  # the caller stopped early: let the request finish cleanly
-            with contextlib.suppress(Exception):
-                await ahead
-        # Close the portal now rather than at commit, so that the batch table can be dropped
-        # by another export in the same transaction (asyncpg's await-style cursor has no
-        # public close; its iterator closes the same way when exhausted).
-        close = getattr(cursor, "_close_portal", None)
-        if close is not None and getattr(cursor, "_portal_name", None):
-            with contextlib.suppress(Exception):
-                await close(None)
 
 
 async def export(
@@ -195,7 +148,7 @@ async def export(
     except ValueError:
         raise InvalidInput(f"'{scope}' is not a scope; use since_last or all.",
                            field="scope") from None
-    ctx = export_context(settings, layout)
+    ctx = export_context(settings)
     conn = await driver(session)
     await repository.lock_exports(conn)
     by_type = await repository.create_batch(conn, everything=scope is Scope.ALL)
@@ -208,62 +161,29 @@ async def export(
     if progress:
         progress(0, total)
 
-    sha = hashlib.sha256()
-    buffer = io.StringIO()
-    fmt = layout.file
-    writer = csv.writer(buffer, delimiter=fmt.delimiter, quotechar=fmt.quotechar,
-                        lineterminator=fmt.line_end, quoting=csv.QUOTE_MINIMAL)
-
-    def flush() -> None:
-        data = buffer.getvalue().encode(fmt.encoding)
-        sha.update(data)
-        sink.write(data)
-        buffer.seek(0)
-        buffer.truncate()
-
-    writer.writerow(layout.header)
-    failures: list[Failure] = []
-    failed = written = seen = 0
-    render = layout.render
-    async for chunk in chunks(conn, repository.EXPORT_ROWS, settings.state):
-        if seen == 0:
-            assert tuple(chunk[0].keys()) == EXPORT_FIELDS, "EXPORT_ROWS lists ExportRow's fields"
-        lines: list[list[str]] = []
-        for rec in chunk:
-            row = ExportRow(*rec)
-            texts, _values, problems = render(row, ctx)
-            if problems:
-                failed += 1
-                if len(failures) < LISTED_FAILURES:
-                    failures.append(Failure(row.record_id, tuple(problems)))
-            elif not failed:
-                lines.append(texts)
-                if on_record is not None:
-                    on_record(ExportedRecord(row.record_id, row.record_type, tuple(texts)))
-        seen += len(chunk)
-        if not failed:
-            writer.writerows(lines)
-            written = seen
-            flush()
-        if progress:
-            progress(seen, total)
-    if failed:
+    await repository.render_records(conn, layout.records_sql(repository.EXPORT_ROWS, ctx),
+                                    settings.state)
+    failing = await repository.failing_records(conn, LISTED_FAILURES)
+    if failing:
+        failed = failing[0]["failed"]
+        failures = [Failure(r["record_id"], tuple(layout.problems(r["problems"])))
+                    for r in failing]
         first = failures[0]
         raise NdiRecordsInvalid(
-            f"{failed:,} of {seen:,} records do not fit the NDI layout {layout.version}; "
+            f"{failed:,} of {total:,} records do not fit the NDI layout {layout.version}; "
             f"nothing was exported. First: record {first.record_id}: "
             + "; ".join(str(p) for p in first.problems) + ".",
             failed=failed, failures=[f.as_json() for f in failures])
-    flush()
-    if progress:
-        progress(seen, total)
-    assert written == total, (written, total)
+
+    out = _FileWriter(layout, sink, total, on_record, progress)
+    await repository.copy_records(conn, layout.copy_query, out.write)
+    assert out.records == total, (out.records, total)
 
     submission_id = uuid.uuid4()
     row = await repository.record_submission(
         conn, submission_id=submission_id, state=settings.state,
         layout_version=layout.version, scope=scope.value,
-        file_name=file_name, file_sha256=sha.hexdigest(), records=written,
+        file_name=file_name, file_sha256=out.sha.hexdigest(), records=total,
         recorded_by=actor.label)
     submission = Submission(
         id=row["id"], layout_version=row["layout_version"], scope=row["scope"],
@@ -276,9 +196,63 @@ async def export(
                        entity_type="ndi_submission", entity_id=submission.id,
                        after={"scope": scope.value, "layout_version": layout.version,
                               "file_name": file_name, "file_sha256": submission.file_sha256,
-                              "records": written, "new": submission.new_records,
+                              "records": total, "new": submission.new_records,
                               "update": submission.updates, "rescind": submission.rescinds})
     return submission
+
+
+class _FileWriter:
+    """COPY's output as the layout's file, chunk by chunk as it arrives: LF line ends made
+    the layout's, the text in the layout's encoding (COPY writes UTF-8), hashed and written;
+    records counted for ``progress`` and, for ``on_record`` (the GraphQL answer), read back
+    with the layout. A line break in a field is refused by the check, so a line is a record."""
+
+    def __init__(self, layout: Layout, sink: IO[bytes], total: int,
+                 on_record: Callable[[ExportedRecord], None] | None,
+                 progress: ProgressFn | None) -> None:
+        self.layout, self.sink, self.total = layout, sink, total
+        self.sha = hashlib.sha256()
+        self.on_record, self.progress = on_record, progress
+        fmt = layout.file
+        self.line_end = fmt.line_end.encode()
+        self.encode: Callable[[bytes], bytes] | None = None
+        if codecs.lookup(fmt.encoding).name != "utf-8":
+            decode = codecs.getincrementaldecoder("utf-8")().decode
+            encode = codecs.getincrementalencoder(fmt.encoding)().encode
+            self.encode = lambda data: encode(decode(data))
+        self.lines = 0  # the header's too
+        self.pending = b""  # the start of a line the next chunk ends
+
+    @property
+    def records(self) -> int:
+        return max(self.lines - 1, 0)
+
+    async def write(self, data: bytes) -> None:
+        if self.on_record is not None:
+            self._read_back(data)
+        self.lines += data.count(b"\n")
+        if self.line_end != b"\n":
+            data = data.replace(b"\n", self.line_end)
+        if self.encode is not None:
+            data = self.encode(data)
+        self.sha.update(data)
+        self.sink.write(data)
+        if self.progress:
+            self.progress(self.records, self.total)
+
+    def _read_back(self, data: bytes) -> None:
+        assert self.on_record is not None
+        lines = (self.pending + data).split(b"\n")
+        self.pending = lines.pop()
+        if self.lines == 0:
+            lines = lines[1:]  # the header
+        fmt, by_key = self.layout.file, self.layout.by_key
+        at = {key: self.layout.fields.index(by_key[key]) for key in ("record_id", "record_type")}
+        for fields in csv.reader((line.decode() for line in lines), delimiter=fmt.delimiter,
+                                 quotechar=fmt.quotechar):
+            self.on_record(ExportedRecord(
+                fields[at["record_id"]], by_key["record_type"].parse(fields[at["record_type"]]),
+                tuple(fields)))
 
 
 async def export_to_path(engine: AsyncEngine, *, actor: Actor, settings: Settings,
