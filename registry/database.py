@@ -164,9 +164,10 @@ async def checkout(session: AsyncSession, settings: Settings) -> None:
     network partition) is reported as unavailable instead of holding the request. On any
     failure the session is closed.
 
-    The ping is one round trip; SQLAlchemy's pre-ping sends three (BEGIN, the ping,
-    ROLLBACK), so engines made for requests (``create_engine(..., pre_ping=False)``) leave it
-    to this. A pooled connection the server closed (it restarted) is replaced, once.
+    The ping is the transaction's BEGIN, which the session's first statement would send
+    anyway; SQLAlchemy's pre-ping sends three round trips more (BEGIN, the ping, ROLLBACK), so
+    engines made for requests (``create_engine(..., pre_ping=False)``) leave it to this. A
+    pooled connection the server closed (it restarted) is replaced, once.
 
     The checkout runs as its own task so that the request does not wait for its clean-up
     either: SQLAlchemy closes a connection whose ping was cancelled gracefully, for up to two
@@ -176,9 +177,8 @@ async def checkout(session: AsyncSession, settings: Settings) -> None:
         try:
             for replaced in (False, True):
                 connection = await session.connection()
-                raw = await connection.get_raw_connection()
                 try:
-                    await raw.driver_connection.fetchrow(";")  # type: ignore[union-attr]
+                    await driver(connection)  # BEGIN, the session's first round trip anyway
                     return
                 except Exception:  # closed, or its protocol broken by the server's goodbye
                     if replaced:
