@@ -43,6 +43,28 @@ def _json(v: Any) -> Any:
     return str(v)  # e.g. a PartialDate prints as YYYY[-MM[-DD]]
 
 
+# One event's INSERT, its values the ``audit_*`` parameters of ``event``: a statement that
+# writes may also carry it (as a CTE) and so record itself without a round trip of its own.
+EVENT_INSERT = """
+INSERT INTO audit_events (actor_key_id, actor, role, agency_id, operation, entity_type,
+  entity_id, before, after, request_id)
+VALUES (:audit_key_id, :audit_actor, :audit_role, :audit_agency_id, :audit_operation,
+  :audit_entity_type, :audit_entity_id, CAST(:audit_before AS jsonb),
+  CAST(:audit_after AS jsonb), :audit_request_id)"""
+
+
+def event(*, actor: Actor, operation: str, entity_type: str, entity_id: Any = None,
+          before: SQLModel | dict[str, Any] | None = None,
+          after: SQLModel | dict[str, Any] | None = None) -> dict[str, Any]:
+    """The parameters of EVENT_INSERT for one event."""
+    return {"audit_key_id": actor.key_id, "audit_actor": actor.name,
+            "audit_role": actor.role.value, "audit_agency_id": actor.agency_id,
+            "audit_operation": operation, "audit_entity_type": entity_type,
+            "audit_entity_id": None if entity_id is None else str(entity_id),
+            "audit_before": _document(before), "audit_after": _document(after),
+            "audit_request_id": actor.request_id}
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -55,16 +77,9 @@ async def record(
 ) -> None:
     if session.new or session.dirty or session.deleted:
         await session.flush()  # the write this event records goes first
-    await run_sql(session, """
-        INSERT INTO audit_events (actor_key_id, actor, role, agency_id, operation, entity_type,
-          entity_id, before, after, request_id)
-        VALUES (:key_id, :actor, :role, :agency_id, :operation, :entity_type, :entity_id,
-          CAST(:before AS jsonb), CAST(:after AS jsonb), :request_id)""", {
-        "key_id": actor.key_id, "actor": actor.name, "role": actor.role.value,
-        "agency_id": actor.agency_id, "operation": operation, "entity_type": entity_type,
-        "entity_id": None if entity_id is None else str(entity_id),
-        "before": _document(before), "after": _document(after),
-        "request_id": actor.request_id})
+    await run_sql(session, EVENT_INSERT, event(
+        actor=actor, operation=operation, entity_type=entity_type, entity_id=entity_id,
+        before=before, after=after))
 
 
 def _document(value: SQLModel | dict[str, Any] | None) -> str:

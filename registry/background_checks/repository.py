@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.agencies.models import Agency
+from registry.audit.service import EVENT_INSERT
 from registry.background_checks.matching import Match
 from registry.cases.models import Case, DecertificationAction, FinalOrder
 from registry.certifications.models import Certification, StatusEvent
@@ -40,15 +41,18 @@ async def checks_in_last_hour(session: AsyncSession, key_id: uuid.UUID) -> tuple
     return row.n, float(row.wait)
 
 
-async def insert_check(session: AsyncSession, *, key_id: uuid.UUID | None, actor: str,
-                       role: str, agency_id: uuid.UUID | None, purpose: str,
+async def insert_check(session: AsyncSession, *, check_id: uuid.UUID, key_id: uuid.UUID | None,
+                       actor: str, role: str, agency_id: uuid.UUID | None, purpose: str,
                        candidate: dict[str, Any], input_hash: str, matches: list[Match],
-                       threshold: float, request_id: str | None) -> tuple[uuid.UUID, datetime]:
-    row = (await run_sql(session, """
+                       threshold: float, request_id: str | None,
+                       audit_event: dict[str, Any]) -> datetime:
+    """Store the check, one hit per person returned and its audit event (``audit.event``), in
+    one statement; the time it was run."""
+    return (await run_sql(session, f"""
         WITH c AS (
-          INSERT INTO background_checks (key_id, actor, role, agency_id, purpose, candidate,
-            input_hash, matches, threshold, request_id)
-          VALUES (:key_id, :actor, :role, :agency_id, :purpose, CAST(:candidate AS jsonb),
+          INSERT INTO background_checks (id, key_id, actor, role, agency_id, purpose,
+            candidate, input_hash, matches, threshold, request_id)
+          VALUES (:id, :key_id, :actor, :role, :agency_id, :purpose, CAST(:candidate AS jsonb),
             :input_hash, CAST(:matches AS jsonb), :threshold, :request_id)
           RETURNING id, agency_id, run_at
         ), hits AS (
@@ -56,15 +60,15 @@ async def insert_check(session: AsyncSession, *, key_id: uuid.UUID | None, actor
           SELECT c.id, m.officer_id, c.agency_id, m.rank, m.score, c.run_at
           FROM c, unnest(CAST(:officers AS uuid[]), CAST(:scores AS real[]))
             WITH ORDINALITY AS m(officer_id, score, rank)
+        ), audit AS ({EVENT_INSERT}
         )
-        SELECT id, run_at FROM c""", {
-        "key_id": key_id, "actor": actor, "role": role, "agency_id": agency_id,
+        SELECT run_at FROM c""", {
+        "id": check_id, "key_id": key_id, "actor": actor, "role": role, "agency_id": agency_id,
         "purpose": purpose, "candidate": json.dumps(candidate), "input_hash": input_hash,
         "matches": json.dumps([m.as_json() for m in matches]), "threshold": threshold,
         "request_id": request_id, "officers": [m.officer_id for m in matches],
-        "scores": [m.score for m in matches],
-    })).one()
-    return row.id, row.run_at
+        "scores": [m.score for m in matches], **audit_event,
+    })).scalar_one()
 
 
 async def get_check(session: AsyncSession, check_id: uuid.UUID) -> Any:

@@ -64,16 +64,17 @@ async def run_check(*, session: AsyncSession, actor: Actor, settings: Settings,
     if read_report is not None:
         await read_report(matches)
     input_hash = candidate.input_hash()
-    check_id, run_at = await repository.insert_check(
-        session, key_id=actor.key_id, actor=actor.name, role=actor.role.value,
-        agency_id=actor.agency_id, purpose=purpose.value, candidate=candidate.as_entered(),
-        input_hash=input_hash, matches=matches, threshold=settings.match_threshold,
-        request_id=actor.request_id)
-    await audit.record(session, actor=actor, operation="backgroundCheck",
-                       entity_type="background_check", entity_id=check_id,
-                       after={"purpose": purpose.value, "agency_id": actor.agency_id,
-                              "input_hash": input_hash,
-                              "officer_ids": [m.officer_id for m in matches]})
+    check_id = uuid.uuid4()
+    run_at = await repository.insert_check(
+        session, check_id=check_id, key_id=actor.key_id, actor=actor.name,
+        role=actor.role.value, agency_id=actor.agency_id, purpose=purpose.value,
+        candidate=candidate.as_entered(), input_hash=input_hash, matches=matches,
+        threshold=settings.match_threshold, request_id=actor.request_id,
+        audit_event=audit.event(actor=actor, operation="backgroundCheck",
+                                entity_type="background_check", entity_id=check_id,
+                                after={"purpose": purpose.value, "agency_id": actor.agency_id,
+                                       "input_hash": input_hash,
+                                       "officer_ids": [m.officer_id for m in matches]}))
     return CheckResult(check_id, purpose, run_at, candidate, matches)
 
 
