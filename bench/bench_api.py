@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -207,9 +208,15 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
+Statements = list[tuple[str, tuple]]
+
+
 def compare(title: str, settings: Settings, url: str, token: str, cases: list[Case],
-            concurrency: int, workers: int, seed: int) -> Table:
-    """Time every case over HTTP against a server on loopback and as its recorded SQL."""
+            concurrency: int, workers: int, seed: int,
+            replayable: Callable[[Statements], Statements] | None = None) -> Table:
+    """Time every case over HTTP against a server on loopback and as its recorded SQL;
+    ``replayable`` adapts a request's recorded statements for their replay (new ids for
+    the rows it inserts)."""
     port = free_port()
     # The server and the replayed SQL connect as the service role, as in production.
     service = settings.database_url or url
@@ -224,6 +231,8 @@ def compare(title: str, settings: Settings, url: str, token: str, cases: list[Ca
             task = progress.add_task("benchmark", total=len(cases) * 3)
             for case in cases:
                 recorded = asyncio.run(record_sql(settings, token, case))
+                if replayable is not None:
+                    recorded = [replayable(r) for r in recorded]
                 progress.advance(task)
                 random.Random(seed).shuffle(case.variables)
                 http = asyncio.run(time_http(f"http://127.0.0.1:{port}", token, case,

@@ -15,6 +15,7 @@ import asyncio
 import os
 import random
 import sys
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_api import Case, bench_settings, compare, console, make_token  # noqa: E402
+from bench_api import (  # noqa: E402
+    Case,
+    Statements,
+    bench_settings,
+    compare,
+    console,
+    make_token,
+)
 
 from registry.background_checks.candidate import first_name_forms  # noqa: E402
 from registry.database import asyncpg_url, resolve_owner_url  # noqa: E402
@@ -92,6 +100,19 @@ async def sample_candidates(url: str, n: int, seed: int) -> list[Case]:
             case("mix", exact + variant + nobody)]
 
 
+def fresh_check_id(statements: Statements) -> Statements:
+    """The request's statements with a new id for the check it stores (the recording run
+    stored one with the id the service made), in the check and in its audit event."""
+    recorded = next((params[0] for sql, params in statements
+                     if "INSERT INTO background_checks" in sql), None)
+    if recorded is None:
+        return statements
+    new = uuid.uuid4()
+    swap = {recorded: new, str(recorded): str(new)}
+    return [(sql, tuple(swap.get(p, p) if isinstance(p, uuid.UUID | str) else p
+                        for p in params)) for sql, params in statements]
+
+
 async def _agency_ori(url: str) -> str:
     conn = await asyncpg.connect(asyncpg_url(url))
     try:
@@ -117,7 +138,7 @@ def main(
     token = asyncio.run(make_token(settings, Role.AGENCY, asyncio.run(_agency_ori(url))))
     cases = asyncio.run(sample_candidates(url, requests, seed))
     console.print(compare("backgroundCheck: API vs direct SQL", settings, url, token, cases,
-                          concurrency, workers, seed))
+                          concurrency, workers, seed, replayable=fresh_check_id))
 
 
 if __name__ == "__main__":
