@@ -36,6 +36,21 @@ def clean(value: str | None) -> str | None:
     return value or None
 
 
+REASON_LIMIT = 2000
+
+
+def reason_for(value: str | None, change: str) -> str:
+    """The reason a client gives for ``change`` ("the stint is corrected"), cleaned: every
+    correction and decision says why, in at most REASON_LIMIT characters."""
+    why = clean(value)
+    if not why:
+        raise InvalidInput(f"Say why {change} (reason).", field="reason")
+    if len(why) > REASON_LIMIT:
+        raise InvalidInput(f"The reason is longer than {REASON_LIMIT} characters.",
+                           field="reason")
+    return why
+
+
 def text_field(value: str | None, field: str, limit: int, *, required: bool = False
                ) -> str | None:
     """A client's free text, cleaned; refused when blank but required, or over ``limit``."""

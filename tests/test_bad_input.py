@@ -51,6 +51,16 @@ def _cases(s: dict[str, Any]) -> list[tuple[str, dict, str, int, str | None]]:
                                           "reason: \"x\") { id } }",
                                  "variables": {"c": s["cert"]}}, "staff", 200,
          "ILLEGAL_STATUS_MOVE"),
+        ("blank reason for a correction",
+         {"query": "mutation($s: ID!) { correctStint(id: $s, input: {startedOn: \"2010-02-01\", "
+                   "rank: \"Corporal\"}, "
+                   "reason: \"  \") { id } }", "variables": {"s": s["stint"]}}, "agency_a",
+         200, "BAD_USER_INPUT"),
+        ("reason over 2,000 characters",
+         {"query": "mutation($s: ID!, $r: String!) { correctStint(id: $s, input: {startedOn: "
+                   "\"2010-02-01\", rank: \"Corporal\"}, reason: $r) { id } }",
+          "variables": {"s": s["stint"], "r": "why " * 501}}, "agency_a", 200,
+         "BAD_USER_INPUT"),
         ("overlapping stint", {"query": "mutation($o: ID!, $a: ID!) { reportHire(input: "
                                         "{officerId: $o, agencyId: $a, startedOn: \"2012-01-01\"})"
                                         " { id } }",

@@ -11,7 +11,7 @@ from registry.actors import Actor, require_role
 from registry.agencies.models import Agency, AgencyType
 from registry.errors import Duplicate, InvalidInput, NotFound
 from registry.keys.models import Role
-from registry.names import clean, fold
+from registry.names import clean, fold, reason_for
 from registry.states import check_state
 from registry.versioning import check_version, save
 
@@ -76,8 +76,7 @@ async def correct(
 ) -> Agency:
     """A correction is a new version; the old one stays in the history."""
     require_role(actor, *EDITORS, to="correct agencies")
-    if not clean(reason):
-        raise InvalidInput("Say why the agency is corrected (reason).", field="reason")
+    reason = reason_for(reason, "the agency is corrected")
     agency = await get(session=session, agency_id=agency_id, for_update=True)
     check_version(agency.version, expected_version, "agency", agency_id)
     before = agency.model_copy()
@@ -85,7 +84,7 @@ async def correct(
     agency.state, agency.ori, agency.name = a.state, a.ori, a.name
     agency.name_key, agency.aliases = fold(a.name), a.aliases
     agency.agency_type = a.agency_type.value
-    agency.recorded_by, agency.change_reason = actor.label, clean(reason)
+    agency.recorded_by, agency.change_reason = actor.label, reason
     await _save(session, agency)
     await audit.record(
         session, actor=actor, operation="agency.correct", entity_type="agency",

@@ -27,7 +27,7 @@ from registry.certifications.status import (
 )
 from registry.errors import Duplicate, Forbidden, IllegalStatusMove, InvalidInput, NotFound
 from registry.keys.models import Role
-from registry.names import clean
+from registry.names import clean, reason_for
 from registry.officers import repository as officers
 from registry.settings import Settings
 from registry.states import check_state
@@ -169,9 +169,7 @@ async def move(
         raise Forbidden(
             f"'{move.value}' is a board action: it takes effect through a decertification "
             "case's final order, not an administrative status change.", move=move.value)
-    reason = clean(reason)  # type: ignore[assignment]
-    if not reason:
-        raise InvalidInput("Say why the status changes (reason).", field="reason")
+    reason = reason_for(reason, "the status changes")
     cert = await _editable(session, certification_id, expected_version)
     current = await current_status(session, cert, effective_on)
     target = TRANSITIONS[current].get(move)

@@ -14,7 +14,7 @@ from registry.employment import repository
 from registry.employment.models import SeparationReason, Stint
 from registry.errors import Conflict, InvalidInput, NotFound, OverlappingStint
 from registry.keys.models import Role
-from registry.names import clean
+from registry.names import clean, reason_for
 from registry.notifications import service as notifications
 from registry.officers import repository as officers
 from registry.referrals import service as referrals
@@ -140,9 +140,7 @@ async def correct(
 ) -> Stint:
     """A correction is a new version; the reported one stays in the stint's history."""
     require_role(actor, *REPORTERS, to="correct stints")
-    why = clean(reason)
-    if not why:
-        raise InvalidInput("Say why the stint is corrected (reason).", field="reason")
+    why = reason_for(reason, "the stint is corrected")
     stint = await _editable(session, actor, stint_id, expected_version, to="correct stints")
     if (stint_in.ended_on is None) != (stint_in.reason is None):
         raise InvalidInput("An end date and a separation reason go together: give both or "

@@ -35,7 +35,7 @@ from registry.findings.models import (
     OffenseLevel,
 )
 from registry.keys.models import Role
-from registry.names import clean
+from registry.names import clean, reason_for
 from registry.notifications import service as notifications
 from registry.officers import repository as officers
 from registry.referrals import service as referrals
@@ -237,11 +237,7 @@ async def amend_finding(*, session: AsyncSession, actor: Actor, settings: Settin
     """A new version (pending -> sustained, discipline reversed in arbitration...) by the
     reporting agency or POST staff; the earlier version stays in the history."""
     require_role(actor, *REPORTERS, to="amend findings")
-    why = clean(reason)
-    if not why:
-        raise InvalidInput("Say why the finding is amended (reason).", field="reason")
-    if len(why) > 2000:
-        raise InvalidInput("The reason is longer than 2000 characters.", field="reason")
+    why = reason_for(reason, "the finding is amended")
     finding = await repository.get(session, finding_id, for_update=True)
     if finding is None:
         raise NotFound(f"No finding has id {finding_id}.", field="id")

@@ -10,9 +10,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry import audit
 from registry.actors import Actor, require_role
-from registry.errors import InvalidInput, NotFound, ReferralNotOpen, ReferralOfficerMismatch
+from registry.errors import NotFound, ReferralNotOpen, ReferralOfficerMismatch
 from registry.keys.models import Role
-from registry.names import clean
+from registry.names import reason_for
 from registry.officers import repository as officers
 from registry.referrals import repository
 from registry.referrals.grounds import Grounds, load_grounds
@@ -86,11 +86,7 @@ def _not_open(referral: Referral) -> ReferralNotOpen:
 async def dismiss(*, session: AsyncSession, actor: Actor, referral_id: uuid.UUID,
                   reason: str) -> Referral:
     require_role(actor, Role.POST_STAFF, to="dismiss referrals")
-    why = clean(reason)
-    if not why:
-        raise InvalidInput("Say why the referral is dismissed (reason).", field="reason")
-    if len(why) > 2000:
-        raise InvalidInput("The reason is longer than 2000 characters.", field="reason")
+    why = reason_for(reason, "the referral is dismissed")
     referral = await repository.get(session, referral_id, for_update=True)
     if referral is None:
         raise NotFound(f"No referral has id {referral_id}.", field="id")
