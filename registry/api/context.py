@@ -1,7 +1,7 @@
 """What every resolver gets: who is asking, how to reach the database, per-request loaders."""
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,26 +74,27 @@ def ctx(info: GraphQLResolveInfo) -> Context:
     return info.context
 
 
-def selects(info: GraphQLResolveInfo, *path: str) -> bool:
-    """Whether the query asks, below the field being resolved, for the fields ``path`` (each
-    the child of the one before), through fragments too."""
+def fields_asked(info: GraphQLResolveInfo, *path: str) -> set[str]:
+    """The fields the query asks for at ``path`` below the field being resolved (each name
+    the child of the one before; aliases, fragments and inline fragments followed;
+    directives ignored: a field under @skip counts as asked)."""
+    names: set[str] = set()
 
-    def fields(selection_set: SelectionSetNode | None) -> Iterator[FieldNode]:
-        for node in selection_set.selections if selection_set else ():
-            if isinstance(node, FieldNode):
-                yield node
-            elif isinstance(node, InlineFragmentNode):
-                yield from fields(node.selection_set)
-            elif isinstance(node, FragmentSpreadNode):
-                fragment = info.fragments.get(node.name.value)
-                yield from fields(fragment.selection_set if fragment else None)
+    def walk(selection_set: SelectionSetNode | None, path: tuple[str, ...]) -> None:
+        for sel in selection_set.selections if selection_set else ():
+            if isinstance(sel, FieldNode):
+                if not path:
+                    names.add(sel.name.value)
+                elif sel.name.value == path[0]:
+                    walk(sel.selection_set, path[1:])
+            elif isinstance(sel, InlineFragmentNode):
+                walk(sel.selection_set, path)
+            elif isinstance(sel, FragmentSpreadNode) and sel.name.value in info.fragments:
+                walk(info.fragments[sel.name.value].selection_set, path)
 
-    level = [n.selection_set for n in info.field_nodes]
-    for name in path:
-        level = [f.selection_set for s in level for f in fields(s) if f.name.value == name]
-        if not level:
-            return False
-    return True
+    for node in info.field_nodes:
+        walk(node.selection_set, path)
+    return names
 
 
 def actor(info: GraphQLResolveInfo) -> Actor:

@@ -8,7 +8,7 @@ import graphene
 from graphql import GraphQLResolveInfo
 
 from registry.api import enums
-from registry.api.context import actor, ctx, selects
+from registry.api.context import actor, ctx, fields_asked
 from registry.api.relay import connection, decode_cursor, page_size, uuid_arg
 from registry.background_checks import service
 from registry.background_checks.candidate import parse_candidate
@@ -47,7 +47,7 @@ class BackgroundCheckQueries(graphene.ObjectType):
         # A check is a write (the trail it leaves), so it runs in a transaction of its own.
         async with c.write() as session:
             async def read_report(matches: list[Any]) -> None:
-                if matches and selects(info, "matches", "officer"):
+                if matches and "officer" in fields_asked(info, "matches"):
                     await c.loader(ReportedPerson).prefetch(
                         session, [m.officer_id for m in matches])
 

@@ -12,14 +12,9 @@ from datetime import date
 from typing import Any
 
 import graphene
-from graphql import (
-    FieldNode,
-    FragmentSpreadNode,
-    GraphQLResolveInfo,
-    InlineFragmentNode,
-    SelectionSetNode,
-)
+from graphql import GraphQLResolveInfo
 
+from registry.api.context import fields_asked
 from registry.api.relay import decode_cursor, encode_cursor, page_size
 from registry.api.validation import BAD_TEXT, BAD_TEXT_MESSAGE
 from registry.errors import InvalidInput, NotFound
@@ -100,26 +95,8 @@ async def agency_filter(settings: Settings, conn: Any, agency: str | None
 
 
 def node_fields(info: GraphQLResolveInfo) -> set[str]:
-    """The fields asked for on ``edges { node { ... } }`` of this connection field (aliases,
-    fragments and inline fragments followed; directives ignored: a field under @skip counts
-    as asked)."""
-    names: set[str] = set()
-
-    def walk(selection_set: SelectionSetNode | None, path: tuple[str, ...]) -> None:
-        for sel in selection_set.selections if selection_set else ():
-            if isinstance(sel, FieldNode):
-                if not path:
-                    names.add(sel.name.value)
-                elif sel.name.value == path[0]:
-                    walk(sel.selection_set, path[1:])
-            elif isinstance(sel, InlineFragmentNode):
-                walk(sel.selection_set, path)
-            elif isinstance(sel, FragmentSpreadNode) and sel.name.value in info.fragments:
-                walk(info.fragments[sel.name.value].selection_set, path)
-
-    for node in info.field_nodes:
-        walk(node.selection_set, ("edges", "node"))
-    return names
+    """The fields asked for on ``edges { node { ... } }`` of this connection field."""
+    return fields_asked(info, "edges", "node")
 
 
 def search_extras(info: GraphQLResolveInfo) -> frozenset[str]:
