@@ -44,7 +44,7 @@ from bench_api import free_port, owner_settings, start_server  # noqa: E402
 from bench_public import machine  # noqa: E402
 
 from registry import migrations  # noqa: E402
-from registry.database import asyncpg_url, start_embedded_server  # noqa: E402
+from registry.database import asyncpg_url, execute, start_embedded_server  # noqa: E402
 from registry.demo import load_demo  # noqa: E402
 from registry.settings import Settings  # noqa: E402
 from tests.fuzzing import (  # noqa: E402
@@ -60,15 +60,6 @@ from tests.fuzzing import (  # noqa: E402
 
 console = Console(width=160)
 DATABASE = "registry_fuzz_bench"
-
-
-async def _admin(url: str, *statements: str) -> None:
-    conn = await asyncpg.connect(asyncpg_url(url))
-    try:
-        for sql in statements:
-            await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def _pool_and_size(url: str) -> tuple[list[str], list[str], dict[str, str]]:
@@ -107,7 +98,7 @@ def main(
     admin = database_url or os.environ.get("REGISTRY_DATABASE_URL") \
         or start_embedded_server(data_dir)
     url = make_url(admin).set(database=DATABASE).render_as_string(hide_password=False)
-    asyncio.run(_admin(admin, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)",
+    asyncio.run(execute(admin, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)",
                        f"CREATE DATABASE {DATABASE}"))
     server = None
     try:
@@ -164,7 +155,7 @@ def main(
             server.terminate()
             server.wait(15)
         if not keep:
-            asyncio.run(_admin(admin, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
+            asyncio.run(execute(admin, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
 
     failures = [f for t in tallies.values() for f in t.failures]
     failures_file.write_text(json.dumps([asdict(f) for f in failures], indent=1))

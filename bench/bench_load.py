@@ -42,7 +42,7 @@ from loaders.roster import COLUMNS, Roster  # noqa: E402
 from loaders.stints import StintLoader  # noqa: E402
 from registry import migrations  # noqa: E402
 from registry import synthetic as synth  # noqa: E402
-from registry.database import asyncpg_url, start_embedded_server  # noqa: E402
+from registry.database import asyncpg_url, execute, start_embedded_server  # noqa: E402
 
 console = Console()
 DATABASE = "registry_load_bench"
@@ -99,15 +99,6 @@ def generate_roster(path: Path, stints: int, agencies: int, seed: int) -> int:
             progress.update(task, completed=written)
     tmp.rename(path)
     return written
-
-
-async def _admin(admin_url: str, *statements: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        for sql in statements:
-            await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def raw_copy(url: str, path: Path) -> float:
@@ -167,7 +158,7 @@ def main(
         generate_roster(path, stints, agencies, seed)
         console.print(f"generated {path.name} in {time.perf_counter() - started:.0f} s")
     admin = start_embedded_server(data_dir)
-    asyncio.run(_admin(admin, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)",
+    asyncio.run(execute(admin, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)",
                        f"CREATE DATABASE {DATABASE}"))
     url = make_url(admin).set(database=DATABASE).render_as_string(hide_password=False)
     try:
@@ -183,7 +174,7 @@ def main(
         version, size = asyncio.run(_facts(url))
     finally:
         if not keep:
-            asyncio.run(_admin(admin, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
+            asyncio.run(execute(admin, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
     rows = report.rows_in
     table = Table(title=f"registry load roster — {rows:,} stints "
                         f"({path.stat().st_size / 2**20:,.0f} MB CSV), chunks of {chunk_size:,}")

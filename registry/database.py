@@ -44,6 +44,17 @@ def start_embedded_server(data_dir: Path) -> str:
     return server.get_uri()
 
 
+async def execute(url: str, *statements: str) -> None:
+    """Run ``statements`` in order on a connection of their own, outside any transaction
+    (CREATE and DROP DATABASE cannot run inside one)."""
+    conn = await asyncpg.connect(asyncpg_url(url))
+    try:
+        for sql in statements:
+            await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 def ensure_database(admin_url: str, name: str) -> str:
     """Create database ``name`` on the server behind ``admin_url`` if missing; return its URL."""
     async def create() -> None:
@@ -259,9 +270,6 @@ class Row:
 
 class Rows(list[Row]):
     """The rows of ``run_sql``, with SQLAlchemy's result helpers callers use."""
-
-    def all(self) -> list[Row]:
-        return list(self)
 
     def first(self) -> Row | None:
         return self[0] if self else None

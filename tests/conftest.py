@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx2
 import pytest
 from sqlalchemy import make_url
@@ -22,7 +21,12 @@ from registry.actors import Actor
 from registry.agencies import service as agencies
 from registry.agencies.models import AgencyType
 from registry.app import create_app
-from registry.database import asyncpg_url, create_engine, session_scope, start_embedded_server
+from registry.database import (
+    create_engine,
+    execute,
+    session_scope,
+    start_embedded_server,
+)
 from registry.keys import service as keys
 from registry.keys.models import Role
 from registry.settings import Settings
@@ -39,15 +43,6 @@ def _server_url() -> str:
     return start_embedded_server(ROOT / ".registry-test")
 
 
-async def _admin(url: str, *statements: str) -> None:
-    conn = await asyncpg.connect(asyncpg_url(url))
-    try:
-        for sql in statements:
-            await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def _database(url: str, name: str) -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
@@ -55,20 +50,20 @@ def _database(url: str, name: str) -> str:
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     url = _server_url()
-    asyncio.run(_admin(url, f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)",
+    asyncio.run(execute(url, f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)",
                        f"CREATE DATABASE {TEMPLATE}"))
     migrations.upgrade(_database(url, TEMPLATE))
     yield url
-    asyncio.run(_admin(url, f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"))
+    asyncio.run(execute(url, f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"))
 
 
 @pytest.fixture
 def owner_url(server_url: str) -> Iterator[str]:
     """A fresh database, as the role that owns its tables (the server's superuser)."""
     name = f"test_{uuid.uuid4().hex[:16]}"
-    asyncio.run(_admin(server_url, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+    asyncio.run(execute(server_url, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
     yield _database(server_url, name)
-    asyncio.run(_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    asyncio.run(execute(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 @pytest.fixture

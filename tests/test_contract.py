@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from registry import migrations
 from registry.api.schema import schema
 from registry.cli import app, printed_schemas
+from registry.database import execute
 from registry.transparency.schema import public_schema
-from tests.conftest import ROOT, _admin, _database
+from tests.conftest import ROOT, _database
 
 OPERATIONS = ROOT / "graphql" / "operations"
 
@@ -89,7 +90,7 @@ def test_migrations_match_the_models_and_downgrade_cleanly(server_url: str):
     import registry.api.schema  # noqa: F401  (imports every domain's models)
 
     name = "test_migration_roundtrip"
-    asyncio.run(_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+    asyncio.run(execute(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
                        f"CREATE DATABASE {name}"))
     url = _database(server_url, name)
     try:
@@ -107,7 +108,7 @@ def test_migrations_match_the_models_and_downgrade_cleanly(server_url: str):
         assert asyncio.run(_columns(url)).keys() <= {"alembic_version"}
         migrations.upgrade(url)
     finally:
-        asyncio.run(_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        asyncio.run(execute(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 async def _columns(url: str) -> dict[str, dict[str, bool]]:

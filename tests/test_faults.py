@@ -32,12 +32,12 @@ from loaders.roster import COLUMNS, Roster
 from loaders.stints import load_stints
 from registry import migrations
 from registry.audit.service import verify_chain
-from registry.database import create_engine
+from registry.database import create_engine, execute
 from registry.errors import DatabaseUnavailable
 from registry.keys import service as keys
 from registry.keys.models import Role
 from registry.settings import Settings
-from tests.conftest import SYSTEM, World, _admin, data, gql
+from tests.conftest import SYSTEM, World, data, gql
 from tests.loader_helpers import options, rows, scalar, settings_for
 
 TEMPLATE = "faults_template"
@@ -121,7 +121,7 @@ def fault_server() -> Iterator[FaultServer]:
     server = FaultServer()
     try:
         server.start()
-        asyncio.run(_admin(server.url("postgres"), f"CREATE DATABASE {TEMPLATE}"))
+        asyncio.run(execute(server.url("postgres"), f"CREATE DATABASE {TEMPLATE}"))
         migrations.upgrade(server.url(TEMPLATE))
         yield server
     finally:
@@ -134,11 +134,11 @@ def owner_url(fault_server: FaultServer) -> Iterator[str]:
     ``database_url``, ``engine``, ``app``, ``client`` and ``world`` follow it)."""
     name = f"faults_{uuid.uuid4().hex[:12]}"
     admin = fault_server.url("postgres")
-    asyncio.run(_admin(admin, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+    asyncio.run(execute(admin, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
     yield fault_server.url(name)
     if not fault_server.running:  # a test that failed with the server down
         fault_server.start()
-    asyncio.run(_admin(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    asyncio.run(execute(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 @pytest.fixture
@@ -369,7 +369,7 @@ async def test_a_write_whose_commit_was_cut_is_entirely_present(
     admin = fault_server.url("postgres")
     # From now on the service's commits wait for the standby that never comes: the commit
     # record is on disk, the acknowledgement never reaches the client.
-    await _admin(admin, f"ALTER DATABASE {database} SET synchronous_commit = on")
+    await execute(admin, f"ALTER DATABASE {database} SET synchronous_commit = on")
     await app.state.engine.dispose()  # new connections take the setting
     async def committing() -> bool:
         return bool(await backends(owner_url, "application_name = 'registry' AND "
@@ -379,7 +379,7 @@ async def test_a_write_whose_commit_was_cut_is_entirely_present(
         await _correct_while(client, world, officer, fault_server, committing,
                              "the correction's commit is on disk, not yet acknowledged")
     finally:
-        await _admin(admin, f"ALTER DATABASE {database} RESET synchronous_commit")
+        await execute(admin, f"ALTER DATABASE {database} RESET synchronous_commit")
 
     after = await _officer_state(owner_engine, officer["id"])
     assert after == {"version": 2, "last_name": "Corrected", "history": 1,
@@ -490,7 +490,7 @@ async def test_a_loader_killed_in_the_middle_of_a_chunk_and_run_again_equals_one
 
     clean_name = f"faults_clean_{uuid.uuid4().hex[:8]}"
     admin = fault_server.url("postgres")
-    await _admin(admin, f"CREATE DATABASE {clean_name} TEMPLATE {TEMPLATE}")
+    await execute(admin, f"CREATE DATABASE {clean_name} TEMPLATE {TEMPLATE}")
     clean = settings_for(settings, fault_server.url(clean_name, settings.service_role))
     clean_engine = create_engine(clean.database_url or "", clean)
     try:
@@ -498,7 +498,7 @@ async def test_a_loader_killed_in_the_middle_of_a_chunk_and_run_again_equals_one
         assert await _snapshot(engine) == await _snapshot(clean_engine)
     finally:
         await clean_engine.dispose()
-        await _admin(admin, f"DROP DATABASE IF EXISTS {clean_name} WITH (FORCE)")
+        await execute(admin, f"DROP DATABASE IF EXISTS {clean_name} WITH (FORCE)")
 
 
 # --- two clerks, one record --------------------------------------------------------------------

@@ -15,7 +15,8 @@ import pytest
 
 from loaders.roster import COLUMNS, Roster
 from loaders.stints import load_stints
-from tests.conftest import TEMPLATE, _admin, _database, row_counts
+from registry.database import execute
+from tests.conftest import TEMPLATE, _database, row_counts
 from tests.loader_helpers import options, rejects_of, rows, scalar, settings_for
 
 HEADER = ",".join(COLUMNS)
@@ -168,7 +169,7 @@ def _big_roster(path: Path, people: int = 24) -> None:
 
 async def _clean_database(server_url: str) -> str:
     name = f"test_{uuid.uuid4().hex[:16]}"
-    await _admin(server_url, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    await execute(server_url, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
     return name
 
 
@@ -223,7 +224,7 @@ async def test_a_run_killed_half_way_resumes_to_the_state_of_one_clean_run(
         finally:
             await clean_engine.dispose()
     finally:
-        await _admin(server_url, f"DROP DATABASE IF EXISTS {clean_name} WITH (FORCE)")
+        await execute(server_url, f"DROP DATABASE IF EXISTS {clean_name} WITH (FORCE)")
 
 
 async def test_a_file_without_the_columns_is_refused(settings, tmp_path):

@@ -24,11 +24,11 @@ from registry.background_checks.evaluation import (
     plan_evaluation_set,
 )
 from registry.cli import app
-from registry.database import asyncpg_url, create_engine
+from registry.database import asyncpg_url, create_engine, execute
 from registry.names import fold
 from registry.settings import Settings
 from registry.synthetic import generate
-from tests.conftest import TEMPLATE, _admin, _database
+from tests.conftest import TEMPLATE, _database
 
 PEOPLE = 150
 BACKGROUND = 2_000
@@ -67,13 +67,13 @@ async def _evaluate(url: str) -> tuple[EvaluationSet, Evaluation]:
 def evaluated(server_url: str) -> Iterator[Evaluated]:
     """One evaluation for the module: loading the synthetic state is the slow part."""
     name = f"test_eval_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(server_url, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+    asyncio.run(execute(server_url, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
     url = _database(server_url, name)
     try:
         plan, result = asyncio.run(_evaluate(url))
         yield Evaluated(url, plan, result)
     finally:
-        asyncio.run(_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        asyncio.run(execute(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 def _misses(result: Evaluation) -> str:

@@ -30,7 +30,7 @@ from registry.app import create_app
 from registry.certifications import service as certifications
 from registry.certifications.models import Discipline, Level
 from registry.cli import app as cli_app
-from registry.database import asyncpg_url, create_engine, session_scope
+from registry.database import asyncpg_url, create_engine, execute, session_scope
 from registry.dates import PartialDate
 from registry.keys import service as keys
 from registry.keys.models import Role
@@ -58,7 +58,7 @@ from tests.case_helpers import (
     case_to,
     seat_board,
 )
-from tests.conftest import ROOT, SYSTEM, TEMPLATE, _admin, _database, data, gql, row_counts
+from tests.conftest import ROOT, SYSTEM, TEMPLATE, _database, data, gql, row_counts
 from tests.test_roles import STAFF
 
 CLERK = Actor(name="ndi clerk", role=Role.POST_STAFF)
@@ -528,7 +528,7 @@ async def state_b(server_url) -> AsyncIterator[StateB]:
     """A second, fresh registry: Maryland's. It already knows two of Virginia's people: one
     by the Virginia certificate it recorded, one by name and date of birth."""
     name = f"test_md_{uuid.uuid4().hex[:12]}"
-    await _admin(server_url, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    await execute(server_url, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
     settings = Settings(database_url=_database(server_url, name), state="MD")
     engine = create_engine(settings.database_url or "", settings)
     application = create_app(settings)
@@ -556,7 +556,7 @@ async def state_b(server_url) -> AsyncIterator[StateB]:
     finally:
         await application.state.engine.dispose()
         await engine.dispose()
-        await _admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await execute(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 async def _import(b: StateB, path: Path, rejects: Path | None = None) -> ndi.ImportResult:
