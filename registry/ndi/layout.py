@@ -205,14 +205,14 @@ aliases = Derived("aliases", f"""CASE WHEN array_length(r.other_names, 1) = 1 TH
   WHEN cardinality(r.other_names) > 0 THEN (
   SELECT array_agg(ARRAY[n.last, n.first, n.middle] ORDER BY n.i)
   FROM (SELECT i, r.other_names[i][1] AS last, r.other_names[i][2] AS first,
-               r.other_names[i][3] AS middle, k.key,
+               r.other_names[i][3] AS middle, k.key, me.key AS own,
                row_number() OVER (PARTITION BY k.key ORDER BY i) AS nth
-        FROM generate_subscripts(r.other_names, 1) AS i,
+        FROM (SELECT ARRAY[{fold_sql("r.last_name")}, {fold_sql("r.first_name")}] AS key) AS me,
+             generate_subscripts(r.other_names, 1) AS i,
              LATERAL (SELECT ARRAY[{fold_sql("r.other_names[i][1]")},
                                    coalesce(nullif({fold_sql("r.other_names[i][2]")}, ''),
-                                            {fold_sql("r.first_name")})] AS key) AS k) AS n
-  WHERE n.nth = 1
-    AND n.key <> ARRAY[{fold_sql("r.last_name")}, {fold_sql("r.first_name")}]) END""")
+                                            me.key[2])] AS key) AS k) AS n
+  WHERE n.nth = 1 AND n.key <> n.own) END""")
 
 # The most serious category among the case's grounds; ``other`` when the action records no
 # ground. A ground the grounds file no longer defines has no known category: the record fails

@@ -222,6 +222,9 @@ class _FileWriter:
             self.encode = lambda data: encode(decode(data))
         self.lines = 0  # the header's too
         self.pending = b""  # the start of a line the next chunk ends
+        # Where the record's id and type sit in a line, for on_record.
+        self.id_at, self.type_at = (layout.fields.index(layout.by_key[key])
+                                    for key in ("record_id", "record_type"))
 
     @property
     def records(self) -> int:
@@ -246,13 +249,12 @@ class _FileWriter:
         self.pending = lines.pop()
         if self.lines == 0:
             lines = lines[1:]  # the header
-        fmt, by_key = self.layout.file, self.layout.by_key
-        at = {key: self.layout.fields.index(by_key[key]) for key in ("record_id", "record_type")}
+        fmt, record_type = self.layout.file, self.layout.by_key["record_type"]
         for fields in csv.reader((line.decode() for line in lines), delimiter=fmt.delimiter,
                                  quotechar=fmt.quotechar):
-            self.on_record(ExportedRecord(
-                fields[at["record_id"]], by_key["record_type"].parse(fields[at["record_type"]]),
-                tuple(fields)))
+            self.on_record(ExportedRecord(fields[self.id_at],
+                                          record_type.parse(fields[self.type_at]),
+                                          tuple(fields)))
 
 
 async def export_to_path(engine: AsyncEngine, *, actor: Actor, settings: Settings,
