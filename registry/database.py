@@ -240,32 +240,20 @@ def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
 _ASYNCPG_DIALECT = asyncpg_dialect()
 
 
-class Row:
-    """One row of ``run_sql``: columns as attributes (``row.name``), by name or position
-    (``row["name"]``, ``row[0]``), and ``row._mapping`` as SQLAlchemy's rows have them."""
-
-    __slots__ = ("_mapping",)
-
-    def __init__(self, record: asyncpg.Record) -> None:
-        self._mapping = record
+class Row(asyncpg.Record):
+    """One row of ``run_sql`` (asyncpg makes it so, ``record_class``): by name or position
+    (``row["name"]``, ``row[0]``) as any asyncpg record, and also as SQLAlchemy's rows are
+    read: columns as attributes (``row.name``) and ``row._mapping``."""
 
     def __getattr__(self, name: str) -> Any:
         try:
-            return self._mapping[name]
+            return self[name]
         except KeyError:
             raise AttributeError(f"the row has no column {name!r}") from None
 
-    def __getitem__(self, key: int | str) -> Any:
-        return self._mapping[key]
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._mapping.values())
-
-    def __len__(self) -> int:
-        return len(self._mapping)
-
-    def __repr__(self) -> str:
-        return f"Row({dict(self._mapping.items())!r})"
+    @property
+    def _mapping(self) -> "Row":
+        return self
 
 
 class Rows(list[Row]):
@@ -342,4 +330,4 @@ async def run_sql(session: AsyncSession | AsyncConnection, sql: str,
     for listener in _listeners:
         listener(statement, args)
     conn = await driver(session)
-    return Rows(Row(r) for r in await conn.fetch(statement, *args))
+    return Rows(await conn.fetch(statement, *args, record_class=Row))
