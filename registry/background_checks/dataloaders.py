@@ -4,7 +4,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from registry.agencies.dataloaders import AgencyById
-from registry.api.loaders import RequestLoader
+from registry.api.loaders import RequestLoader, group
 from registry.background_checks import repository
 from registry.cases.dataloaders import ActionsByPerson, CaseById, CasesByPerson, FinalOrdersByCase
 from registry.certifications.dataloaders import CertificationsByPerson, StatusEventsByCertification
@@ -54,11 +54,9 @@ class ReportedPerson(RequestLoader):
                 (StatusEventsByCertification, r.certifications, r.status_events,
                  "certification_id"),
                 (FinalOrdersByCase, r.cases, r.final_orders, "case_id")):
-            children: dict[uuid.UUID, list[Any]] = {p.id: [] for p in parents}
-            for row in rows:
-                children[getattr(row, key)].append(row)
-            for parent, found in children.items():
-                loader(cls).prime(parent, found)
+            children = group((getattr(row, key), row) for row in rows)
+            for parent in parents:
+                loader(cls).prime(parent.id, children.get(parent.id, []))
         for case in r.cases:
             loader(CaseById).prime(case.id, case)
         for agency in r.agencies:

@@ -100,6 +100,8 @@ class PersonView:
     cases: list[CaseView] = field(default_factory=list)
     actions: list[DecertificationAction] = field(default_factory=list)
     flags: dict[str, bool] = field(default_factory=dict)
+    # The agencies of the person's stints and findings (the report's statement reads them).
+    agencies: list[Agency] = field(default_factory=list)
 
     @property
     def full_name(self) -> str:
@@ -181,7 +183,8 @@ async def load_people(session: AsyncSession, actor: Actor, ids: Sequence[uuid.UU
             cases=[CaseView(c, orders.get(c.id)) for c in r.cases
                    if actor.role is not Role.AGENCY or c.status in DECIDED],
             actions=r.actions,
-            flags={k: bool(getattr(r.flags, k)) for k in FLAG_LABELS})
+            flags={k: bool(getattr(r.flags, k)) for k in FLAG_LABELS},
+            agencies=r.agencies)
         views.update({record: view for record in r.records})
     return {asked: views[asked] for asked in ids if asked in views}
 
@@ -191,12 +194,9 @@ async def build_report(session: AsyncSession, *, actor: Actor, check_id: uuid.UU
     check = await service.get_check(session=session, actor=actor, check_id=check_id)
     stored = [match_of(m) for m in _json(check.matches) or []]
     people = await load_people(session, actor, [m.officer_id for m in stored])
-    agency_ids = {check.agency_id} if check.agency_id else set()
-    for view in people.values():
-        agency_ids |= {s.agency_id for s in view.stints}
-        agency_ids |= {f.agency_id for f in view.findings}
-    named = {a.id: a for a in await agencies.get_many(session, list(agency_ids))
-             } if agency_ids else {}
+    named = {a.id: a for view in people.values() for a in view.agencies}
+    if check.agency_id and check.agency_id not in named:
+        named.update({a.id: a for a in await agencies.get_many(session, [check.agency_id])})
     run_on = check.run_at.date() if check.run_at else (today or date.today())
     views = []
     for rank, m in enumerate(stored, start=1):

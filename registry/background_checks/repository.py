@@ -41,19 +41,19 @@ async def checks_in_last_hour(session: AsyncSession, key_id: uuid.UUID) -> tuple
     return row.n, float(row.wait)
 
 
-async def insert_check(session: AsyncSession, *, check_id: uuid.UUID, key_id: uuid.UUID | None,
-                       actor: str, role: str, agency_id: uuid.UUID | None, purpose: str,
+async def insert_check(session: AsyncSession, *, check_id: uuid.UUID, purpose: str,
                        candidate: dict[str, Any], input_hash: str, matches: list[Match],
-                       threshold: float, request_id: str | None,
-                       audit_event: dict[str, Any]) -> datetime:
-    """Store the check, one hit per person returned and its audit event (``audit.event``), in
-    one statement; the time it was run."""
+                       threshold: float, audit_event: dict[str, Any]) -> datetime:
+    """Store the check, one hit per person returned and its audit event (``audit.event``,
+    whose actor is the check's: who ran it, with which key, for which agency, in which
+    request), in one statement; the time it was run."""
     return (await run_sql(session, f"""
         WITH c AS (
           INSERT INTO background_checks (id, key_id, actor, role, agency_id, purpose,
             candidate, input_hash, matches, threshold, request_id)
-          VALUES (:id, :key_id, :actor, :role, :agency_id, :purpose, CAST(:candidate AS jsonb),
-            :input_hash, CAST(:matches AS jsonb), :threshold, :request_id)
+          VALUES (:id, :audit_key_id, :audit_actor, :audit_role, :audit_agency_id, :purpose,
+            CAST(:candidate AS jsonb), :input_hash, CAST(:matches AS jsonb), :threshold,
+            :audit_request_id)
           RETURNING id, agency_id, run_at
         ), hits AS (
           INSERT INTO background_check_hits (check_id, officer_id, agency_id, rank, score, run_at)
@@ -63,10 +63,9 @@ async def insert_check(session: AsyncSession, *, check_id: uuid.UUID, key_id: uu
         ), audit AS ({EVENT_INSERT}
         )
         SELECT run_at FROM c""", {
-        "id": check_id, "key_id": key_id, "actor": actor, "role": role, "agency_id": agency_id,
-        "purpose": purpose, "candidate": json.dumps(candidate), "input_hash": input_hash,
-        "matches": json.dumps([m.as_json() for m in matches]), "threshold": threshold,
-        "request_id": request_id, "officers": [m.officer_id for m in matches],
+        "id": check_id, "purpose": purpose, "candidate": json.dumps(candidate),
+        "input_hash": input_hash, "matches": json.dumps([m.as_json() for m in matches]),
+        "threshold": threshold, "officers": [m.officer_id for m in matches],
         "scores": [m.score for m in matches], **audit_event,
     })).scalar_one()
 

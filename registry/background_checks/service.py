@@ -66,10 +66,8 @@ async def run_check(*, session: AsyncSession, actor: Actor, settings: Settings,
     input_hash = candidate.input_hash()
     check_id = uuid.uuid4()
     run_at = await repository.insert_check(
-        session, check_id=check_id, key_id=actor.key_id, actor=actor.name,
-        role=actor.role.value, agency_id=actor.agency_id, purpose=purpose.value,
-        candidate=candidate.as_entered(), input_hash=input_hash, matches=matches,
-        threshold=settings.match_threshold, request_id=actor.request_id,
+        session, check_id=check_id, purpose=purpose.value, candidate=candidate.as_entered(),
+        input_hash=input_hash, matches=matches, threshold=settings.match_threshold,
         audit_event=audit.event(actor=actor, operation="backgroundCheck",
                                 entity_type="background_check", entity_id=check_id,
                                 after={"purpose": purpose.value, "agency_id": actor.agency_id,
