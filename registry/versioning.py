@@ -3,6 +3,7 @@ columns plus ``superseded_at`` (filled by a trigger on UPDATE), so the row that 
 time ``at`` is either the live row (if recorded by then) or the history row whose validity
 interval contains ``at``."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -89,3 +90,12 @@ class AsOf:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.row, name)
+
+
+def recorded_by(root: Any) -> Callable[[list[Any]], list[Any]] | None:
+    """For a record read as of a time (``AsOf``), what keeps the related rows recorded by
+    then; None for a current record."""
+    if not isinstance(root, AsOf):
+        return None
+    at = root.at
+    return lambda rows: [r for r in rows if r.recorded_at <= at]

@@ -99,10 +99,10 @@ class CheckedOfficer(Officer):
 
     @staticmethod
     def resolve_cases(root: Any, info: GraphQLResolveInfo) -> Any:
-        if actor(info).role is Role.AGENCY:
-            return loaded(ctx(info).loader(CasesByPerson), root.id,
-                          lambda rows: [c for c in rows if c.status in DECIDED])
-        return loaded(ctx(info).loader(CasesByPerson), root.id)
+        decided_only = actor(info).role is Role.AGENCY
+        return loaded(ctx(info).loader(CasesByPerson), root.id,
+                      (lambda rows: [c for c in rows if c.status in DECIDED]) if decided_only
+                      else None)
 
 
 class BackgroundCheckMatch(graphene.ObjectType):

@@ -12,7 +12,7 @@ from registry.certifications.models import Certification as CertificationRow
 from registry.certifications.models import CertificationStatus as Status
 from registry.certifications.status import allowed_moves, effective_status, status_on
 from registry.officers.dataloaders import PersonById
-from registry.versioning import AsOf
+from registry.versioning import AsOf, recorded_by
 
 
 class CertificationStatusEvent(graphene.ObjectType):
@@ -60,10 +60,8 @@ class Certification(graphene.ObjectType):
 
     @staticmethod
     def resolve_history(root: CertificationRow, info: GraphQLResolveInfo) -> Any:
-        if isinstance(root, AsOf):
-            return loaded(ctx(info).loader(StatusEventsByCertification), root.id,
-                          lambda events: [e for e in events if e.recorded_at <= root.at])
-        return loaded(ctx(info).loader(StatusEventsByCertification), root.id)
+        return loaded(ctx(info).loader(StatusEventsByCertification), root.id,
+                      recorded_by(root))
 
     @staticmethod
     def resolve_status_on(root: CertificationRow, info: GraphQLResolveInfo, date: date) -> Any:

@@ -28,7 +28,7 @@ from registry.officers.dataloaders import (
     SourceRecordsByPerson,
 )
 from registry.officers.models import Officer as OfficerRow
-from registry.versioning import AsOf, as_of, versions
+from registry.versioning import AsOf, as_of, recorded_by, versions
 
 
 class OfficerName(graphene.ObjectType):
@@ -145,10 +145,7 @@ class Officer(graphene.ObjectType):
 
     @staticmethod
     def resolve_other_names(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
-        if isinstance(root, AsOf):
-            return loaded(ctx(info).loader(NamesByPerson), root.id,
-                          lambda names: [n for n in names if n.recorded_at <= root.at])
-        return loaded(ctx(info).loader(NamesByPerson), root.id)
+        return loaded(ctx(info).loader(NamesByPerson), root.id, recorded_by(root))
 
     @staticmethod
     async def resolve_record_ids(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
@@ -187,10 +184,7 @@ class Officer(graphene.ObjectType):
 
     @staticmethod
     def resolve_decertification_actions(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
-        if isinstance(root, AsOf):
-            return loaded(ctx(info).loader(ActionsByPerson), root.id,
-                          lambda rows: [a for a in rows if a.recorded_at <= root.at])
-        return loaded(ctx(info).loader(ActionsByPerson), root.id)
+        return loaded(ctx(info).loader(ActionsByPerson), root.id, recorded_by(root))
 
     @staticmethod
     async def resolve_external_actions(root: OfficerRow, info: GraphQLResolveInfo) -> Any:
