@@ -42,12 +42,9 @@ REASON_LIMIT = 2000
 def reason_for(value: str | None, change: str) -> str:
     """The reason a client gives for ``change`` ("the stint is corrected"), cleaned: every
     correction and decision says why, in at most REASON_LIMIT characters."""
-    why = clean(value)
-    if not why:
+    why = text_field(value, "reason", REASON_LIMIT)
+    if why is None:
         raise InvalidInput(f"Say why {change} (reason).", field="reason")
-    if len(why) > REASON_LIMIT:
-        raise InvalidInput(f"The reason is longer than {REASON_LIMIT} characters.",
-                           field="reason")
     return why
 
 

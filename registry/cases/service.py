@@ -56,7 +56,7 @@ from registry.errors import (
     VotingStarted,
 )
 from registry.keys.models import ApiKey, Role
-from registry.names import clean, text_field
+from registry.names import REASON_LIMIT, clean, text_field
 from registry.notifications import service as notifications
 from registry.officers import repository as officers
 from registry.referrals import service as referrals
@@ -186,7 +186,7 @@ async def move_case(
     if move not in BY_HAND:
         raise InvalidInput(f"'{move.value}' happens through its own mutation, not moveCase.",
                            field="move")
-    why = text_field(reason, "reason", 2000, required=True)
+    why = text_field(reason, "reason", REASON_LIMIT, required=True)
     case = await _case(session, case_id, expected_version)
     before = case.model_copy()
     await _move(session, actor, case, move, why)
@@ -279,7 +279,7 @@ async def end_board_member_term(
 ) -> BoardMember:
     """Set (or correct) the last day of a member's term; the earlier version is kept."""
     require_role(actor, Role.ADMIN, to="manage board members")
-    why = text_field(reason, "reason", 2000, required=True)
+    why = text_field(reason, "reason", REASON_LIMIT, required=True)
     member = await repository.member(session, member_id, for_update=True)
     if member is None:
         raise NotFound(f"No board member has id {member_id}.", field="memberId")

@@ -11,7 +11,7 @@ from registry.actors import Actor, require_role
 from registry.dates import PartialDate, check_birth_date
 from registry.errors import Duplicate, InvalidInput, NotFound
 from registry.keys.models import Role
-from registry.names import fold, name_key, sort_key, text_field
+from registry.names import REASON_LIMIT, fold, name_key, sort_key, text_field
 from registry.officers import repository
 from registry.officers.models import IdentityEvent, NameKind, Officer, OfficerName, SourceRecord
 from registry.versioning import check_version, save
@@ -159,7 +159,7 @@ async def correct(
 ) -> Officer:
     """A correction is a new version of the record; the old one stays in its history."""
     require_role(actor, *EDITORS, to="correct officer records")
-    reason = text_field(reason, "reason", 2000, required=True)  # type: ignore[assignment]
+    reason = text_field(reason, "reason", REASON_LIMIT, required=True)  # type: ignore[assignment]
     officer = await _editable(session, officer_id)
     check_version(officer.version, expected_version, "officer", officer_id)
     before = officer.model_copy()
@@ -196,7 +196,7 @@ async def merge(
     """Record that two people are one. Nothing moves: the duplicate's certifications, stints
     and sources now show under the survivor, and a split gives them back."""
     require_role(actor, *EDITORS, to="merge officer records")
-    reason = text_field(reason, "reason", 2000, required=True)  # type: ignore[assignment]
+    reason = text_field(reason, "reason", REASON_LIMIT, required=True)  # type: ignore[assignment]
     if survivor_id == duplicate_id:
         raise InvalidInput("An officer cannot be merged into itself.", field="duplicateId")
     # Lock both in a fixed order so two clerks merging the same pair cannot deadlock.
@@ -225,7 +225,7 @@ async def split(
 ) -> Officer:
     """Undo a merge: the merged record (and what was merged into it) is its own person again."""
     require_role(actor, *EDITORS, to="split officer records")
-    reason = text_field(reason, "reason", 2000, required=True)  # type: ignore[assignment]
+    reason = text_field(reason, "reason", REASON_LIMIT, required=True)  # type: ignore[assignment]
     merged = await _editable(session, merged_id)
     if merged.merged_into_id != survivor_id:
         raise InvalidInput(
