@@ -48,7 +48,7 @@ class CostModel:
 
     @classmethod
     def private(cls, settings: Settings) -> "CostModel":
-        """The model of ``/graphql``; the public endpoint builds its own."""
+        """The model of ``/graphql``; the public endpoint changes its limits."""
         return cls(max_cost=settings.max_query_cost, max_page=settings.max_page_size,
                    per_field=settings.cost_per_field, list_size=settings.cost_list_size)
 

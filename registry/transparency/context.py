@@ -17,18 +17,12 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from registry.api.context import Context
+from registry.api.http import is_database_down
 from registry.database import asyncpg_url
 from registry.errors import DatabaseUnavailable
 from registry.referrals.grounds import load_grounds
 from registry.settings import Settings
 from registry.transparency import repository
-
-
-def connection_failed(err: BaseException) -> bool:
-    """A failure of the connection itself (not of a statement): it must not be reused."""
-    from registry.api.http import is_database_down
-
-    return is_database_down(err)
 
 
 class PublicDatabase:
@@ -92,7 +86,7 @@ class PublicDatabase:
         try:
             yield conn
         except BaseException as err:
-            broken = connection_failed(err)
+            broken = is_database_down(err)
             raise
         finally:
             await self.release(conn, broken=broken)
@@ -144,7 +138,7 @@ class PublicContext(Context):
             try:
                 yield self._conn
             except BaseException as err:
-                if connection_failed(err):
+                if is_database_down(err):
                     conn, self._conn = self._conn, None
                     await self.database.release(conn, broken=True)
                 raise

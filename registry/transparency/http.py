@@ -14,6 +14,7 @@ public, keyless endpoint adds:
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from graphql import GraphQLSchema
@@ -57,10 +58,9 @@ class PublicGraphQLEndpoint(GraphQLEndpoint):
     def __init__(self, schema: GraphQLSchema, *, settings: Settings,
                  make_context: Callable[[Request, str], Awaitable[Context]], title: str,
                  limiter: RateLimiter) -> None:
-        cost = CostModel(max_cost=settings.public_max_cost,
-                         max_page=min(settings.max_page_size, MAX_PAGE),
-                         per_field=settings.cost_per_field, list_size=settings.cost_list_size,
-                         list_sizes=AGGREGATE_SIZES)
+        cost = replace(CostModel.private(settings), max_cost=settings.public_max_cost,
+                       max_page=min(settings.max_page_size, MAX_PAGE),
+                       list_sizes=AGGREGATE_SIZES)
         super().__init__(schema, settings=settings, make_context=make_context, title=title,
                          limits=Limits(cost=cost, operations=operations_dir(settings) / "public",
                                        persisted_only=False, introspection=True))

@@ -41,7 +41,6 @@ from registry.states import STATE_NAMES
 from registry.transparency import charts, repository
 from registry.transparency.context import (
     PublicDatabase,
-    connection_failed,
     public_context_factory,
 )
 from registry.transparency.http import PublicGraphQLEndpoint
@@ -452,7 +451,7 @@ class PublicSite:
             status = err.status if isinstance(err, PageError) else 400
             return self._error(status, err.message, request_id, None)
         except BaseException as err:
-            await self.database.release(conn, broken=connection_failed(err))
+            await self.database.release(conn, broken=is_database_down(err))
             raise
         base = str(request.base_url).rstrip("/")
         filename = f"{self.settings.state.lower()}-decertifications-{date.today()}.csv"
@@ -500,7 +499,7 @@ class PublicSite:
                         buffer.truncate()
             yield buffer.getvalue().encode()
         except BaseException as err:
-            broken = connection_failed(err)
+            broken = is_database_down(err)
             raise
         finally:
             await self.database.release(conn, broken=broken)
