@@ -281,12 +281,30 @@ async def driver(session: AsyncSession | AsyncConnection) -> asyncpg.Connection:
     """The asyncpg connection under ``session``, inside the session's transaction, for
     statements that skip SQLAlchemy (``run_sql``, cursors, COPY). SQLAlchemy's asyncpg
     adapter sends BEGIN lazily, with the first statement that goes through it; this starts
-    it the same way, so that the session's commit or rollback ends what ran here."""
-    connection = await session.connection() if isinstance(session, AsyncSession) else session
+    it the same way, so that the session's commit or rollback ends what ran here.
+
+    A session remembers the answer for its current transaction: asking SQLAlchemy again
+    costs a greenlet switch per statement, and a background check sends seven. The
+    transaction's connection is the same until it ends (commit, rollback, invalidation),
+    and a new transaction is a new object."""
+    if isinstance(session, AsyncSession):
+        known = session.info.get(_DRIVER)
+        if known is not None and known[0] is not None \
+                and known[0] is session.sync_session.get_transaction():
+            return known[1]
+        connection = await session.connection()
+    else:
+        connection = session
     adapter = (await connection.get_raw_connection()).dbapi_connection
     if adapter._transaction is None:  # type: ignore[union-attr]
         await adapter._start_transaction()  # type: ignore[union-attr]
-    return adapter._connection  # type: ignore[union-attr]
+    conn = adapter._connection  # type: ignore[union-attr]
+    if isinstance(session, AsyncSession):
+        session.info[_DRIVER] = (session.sync_session.get_transaction(), conn)
+    return conn
+
+
+_DRIVER = "registry.driver"  # the key of driver()'s answer in Session.info
 
 
 StatementListener = Callable[[str, tuple[Any, ...]], None]

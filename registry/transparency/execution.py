@@ -27,7 +27,6 @@ from typing import Any
 
 from graphene.types.resolver import dict_or_attr_resolver, dict_resolver
 from graphql import (
-    ExecutionContext,
     FieldNode,
     GraphQLList,
     GraphQLNonNull,
@@ -40,21 +39,11 @@ from graphql import (
     located_error,
 )
 from graphql.pyutils import Path
-from graphql.pyutils import is_awaitable as default_is_awaitable
+
+from registry.api.http import PlainExecutionContext
 
 _MISSING = object()
 _Plan = tuple[str, Any, Any, bool, Any, bool] | None
-
-
-# Values that are never awaitable: graphql-core asks about every field's value and
-# completion (~10 times per officer on a page), with three checks each.
-_PLAIN = frozenset({str, int, float, bool, dict, list, type(None)})
-
-
-def _is_awaitable(value: Any) -> bool:
-    if type(value) in _PLAIN:
-        return False
-    return default_is_awaitable(value)
 
 
 class _Fallback(Exception):
@@ -64,9 +53,8 @@ class _Fallback(Exception):
 _Complete = Callable[[Any], Any]
 
 
-class LeanExecutionContext(ExecutionContext):
+class LeanExecutionContext(PlainExecutionContext):
     _plans: dict[tuple[str, str], _Plan] = {}
-    is_awaitable = staticmethod(_is_awaitable)
 
     def complete_value(self, return_type: GraphQLOutputType, field_nodes: list[FieldNode],
                        info: GraphQLResolveInfo, path: Path, result: Any) -> Any:
