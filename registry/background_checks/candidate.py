@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -38,11 +38,10 @@ class Candidate:
 
     def as_entered(self) -> dict[str, Any]:
         """JSON form kept with the check (the printable report shows it)."""
-        data = asdict(self)
-        data["date_of_birth"] = str(self.date_of_birth) if self.date_of_birth else None
-        data["prior_names"] = list(self.prior_names)
-        data["certificate_numbers"] = [asdict(c) for c in self.certificate_numbers]
-        return data
+        return {**vars(self),  # not asdict: it deep-copies every value
+                "date_of_birth": str(self.date_of_birth) if self.date_of_birth else None,
+                "prior_names": list(self.prior_names),
+                "certificate_numbers": [dict(vars(c)) for c in self.certificate_numbers]}
 
     def input_hash(self) -> str:
         """SHA-256 of the candidate in a canonical form: the audit trail keeps this, so a

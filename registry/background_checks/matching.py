@@ -47,7 +47,7 @@ evaluate`` (registry/background_checks/evaluation.py).
 import json
 import re
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -104,9 +104,8 @@ class Match:
     certificate: bool
 
     def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["officer_id"] = str(self.officer_id)
-        return data
+        # Not dataclasses.asdict: it deep-copies every value, a millisecond per check.
+        return {**vars(self), "officer_id": str(self.officer_id)}
 
 
 MATCH_SQL = """
@@ -313,7 +312,7 @@ def match_parameters(candidate: Candidate, keys: list[dict[str, Any]], *, thresh
     dob = candidate.date_of_birth
     entered = keys[0]
     return {
-        "weights": json.dumps(asdict(weights)),
+        "weights": json.dumps(vars(weights)),
         "probes": json.dumps(keys),
         "metas": sorted({m for k in keys for m in k["metas"] if m}),
         "nicks": sorted({n for k in keys for n in k["nicks"]}),
