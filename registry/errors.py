@@ -1,11 +1,13 @@
 """Errors a client can act on. Each carries a stable ``code`` that reaches GraphQL as
-``extensions.code``; the message says what was wrong and how to fix it."""
+``extensions.code``; the message says what was wrong and how to fix it; ``status`` is the
+HTTP status of a page or request refused as a whole for it."""
 
 from typing import Any
 
 
 class RegistryError(Exception):
     code = "BAD_USER_INPUT"
+    status = 400
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -22,14 +24,17 @@ class InvalidInput(RegistryError):
 
 
 class NotFound(RegistryError):
+    status = 404
     code = "NOT_FOUND"
 
 
 class Unauthenticated(RegistryError):
+    status = 401
     code = "UNAUTHENTICATED"
 
 
 class Forbidden(RegistryError):
+    status = 403
     code = "FORBIDDEN"
 
 
@@ -37,6 +42,7 @@ class Conflict(RegistryError):
     """The record changed since the client read it (stale ``expectedVersion``)."""
 
     code = "CONFLICT"
+    status = 409
 
 
 class Duplicate(RegistryError):
@@ -53,6 +59,7 @@ class OverlappingStint(RegistryError):
 
 class DatabaseUnavailable(RegistryError):
     code = "DATABASE_UNAVAILABLE"
+    status = 503
     # What every 503 for an unreachable database sends as ``Retry-After``.
     RETRY_AFTER_SECONDS = 5
     MESSAGE = "The database is not answering; try again shortly."
@@ -119,3 +126,4 @@ class RateLimited(RegistryError):
     wait."""
 
     code = "RATE_LIMITED"
+    status = 429

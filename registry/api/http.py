@@ -46,7 +46,7 @@ from registry.api import persisted
 from registry.api.context import Context
 from registry.api.cost import CostModel, cost_limit_rule
 from registry.api.validation import BAD_TEXT, BAD_TEXT_MESSAGE, long_variable_lists, rules
-from registry.errors import DatabaseUnavailable, RegistryError
+from registry.errors import DatabaseUnavailable, Forbidden, RegistryError, Unauthenticated
 from registry.settings import Settings
 
 log = logging.getLogger("registry.http")
@@ -422,8 +422,9 @@ class GraphQLEndpoint:
         )
 
 
-_STATUS_BY_CODE = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "DATABASE_UNAVAILABLE": 503,
-                   "INTERNAL_SERVER_ERROR": 500}
+_STATUS_BY_CODE = {error.code: error.status
+                   for error in (Unauthenticated, Forbidden, DatabaseUnavailable)}
+_STATUS_BY_CODE["INTERNAL_SERVER_ERROR"] = 500
 
 
 def _status_for(errors: list[dict[str, Any]], *, default: int, only_access: bool = False) -> int:

@@ -43,9 +43,7 @@ from registry.dates import PartialDate
 from registry.employment.models import Stint
 from registry.errors import (
     DatabaseUnavailable,
-    Forbidden,
     InvalidInput,
-    NotFound,
     RegistryError,
 )
 from registry.findings.models import Conviction, Finding
@@ -583,14 +581,10 @@ async def report_page(request: Request) -> Response:
                                                       for m in report.matches]})
             # Rendered before the commit: an audit event stands for a page actually served.
             html = render_report(report, settings)
-    except InvalidInput as err:
-        return _error_page(settings, 400, err.message, request_id)
-    except NotFound as err:
-        return _error_page(settings, 404, err.message, request_id)
-    except Forbidden as err:
-        return _error_page(settings, 403, err.message, request_id)
     except RegistryError as err:
-        return _error_page(settings, 400, err.message, request_id)
+        down = isinstance(err, DatabaseUnavailable)
+        return _error_page(settings, err.status, err.message, request_id,
+                           DATABASE_RETRY_AFTER if down else None)
     except Exception as err:
         if is_database_down(err):
             return _error_page(settings, 503, DatabaseUnavailable.MESSAGE, request_id,

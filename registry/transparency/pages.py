@@ -228,12 +228,8 @@ class PublicSite:
                 return self._error(err.status, err.message, request_id, as_of)
             except DatabaseUnavailable:
                 return self._error(503, DATABASE_DOWN, request_id, as_of, DATABASE_RETRY_AFTER)
-            except InvalidInput as err:
-                return self._error(400, err.message, request_id, as_of)
-            except NotFound as err:
-                return self._error(404, err.message, request_id, as_of)
             except RegistryError as err:
-                return self._error(400, err.message, request_id, as_of)
+                return self._error(err.status, err.message, request_id, as_of)
             except Exception as err:
                 if is_database_down(err):
                     return self._error(503, DATABASE_DOWN, request_id, as_of,
@@ -448,8 +444,7 @@ class PublicSite:
             where, _ = await self._list_filter(request, conn)
         except (PageError, RegistryError) as err:
             await self.database.release(conn)
-            status = err.status if isinstance(err, PageError) else 400
-            return self._error(status, err.message, request_id, None)
+            return self._error(err.status, err.message, request_id, None)
         except BaseException as err:
             await self.database.release(conn, broken=is_database_down(err))
             raise
