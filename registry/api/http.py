@@ -332,10 +332,12 @@ class GraphQLEndpoint:
                 raise RequestError(invalid, "extensions.persistedQuery.sha256Hash is not the "
                                             "SHA-256 of the query; send both as shipped or "
                                             "just one.", "BAD_REQUEST")
-        if query is None:
+        elif query is None:
             raise RequestError(invalid, "The request needs a 'query' string holding a GraphQL "
                                         "document.", "BAD_REQUEST")
-        if self.limits.persisted_only and persisted.sha256(query) not in self.operations:
+        else:
+            digest = persisted.sha256(query)
+        if self.limits.persisted_only and digest not in self.operations:
             raise self._not_shipped(invalid)
         return query
 
