@@ -45,7 +45,7 @@ def _database(settings: Settings) -> Settings:
     from registry.database import resolve_database_url, resolve_owner_url
 
     migrations.upgrade(resolve_owner_url(settings))
-    resolve_database_url(settings)
+    settings.database_url = resolve_database_url(settings)
     return settings
 
 
