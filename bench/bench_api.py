@@ -6,6 +6,8 @@ exact SQL statements (with parameters) the service sent. It then times
   - SQL: the recorded statements replayed with asyncpg on C connections, request by request,
     each request's in one transaction as the service runs them (a background check's trail
     is atomic; without it every INSERT would commit on its own and locks would not hold).
+The two take turns, 50 requests at a time, so that both meet the same drift of the page
+cache and of the machine's other load.
 The ratio HTTP/SQL is the figure that matters (these machines are noisy; absolute numbers
 move, ratios measured in one run do not).
 
@@ -23,7 +25,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -64,6 +67,10 @@ class Case:
 class Timing:
     latencies_ms: list[float]
     seconds: float
+
+    def add(self, other: "Timing") -> None:
+        self.latencies_ms += other.latencies_ms
+        self.seconds += other.seconds
 
     def row(self) -> tuple[str, str, str]:
         lat = sorted(self.latencies_ms)
@@ -265,6 +272,7 @@ def machine() -> str:
 
 
 Statements = list[tuple[str, tuple]]
+ROUND = 50  # requests per turn of each side
 
 
 def compare(title: str, settings: Settings, url: str, token: str, cases: list[Case],
@@ -277,6 +285,7 @@ def compare(title: str, settings: Settings, url: str, token: str, cases: list[Ca
     # The server and the replayed SQL connect as the service role, as in production.
     service = settings.database_url or url
     server = start_server(service, port, workers)
+    base = f"http://127.0.0.1:{port}"
     table = Table(title=f"{title} — {asyncio.run(_count(url)):,} officers — {machine()}; "
                         f"{workers} uvicorn workers, {concurrency} in flight")
     for column in ("case", "requests", "HTTP p50 ms", "HTTP p95 ms", "HTTP req/s",
@@ -284,18 +293,24 @@ def compare(title: str, settings: Settings, url: str, token: str, cases: list[Ca
         table.add_column(column)
     try:
         with Progress(console=console) as progress:
-            task = progress.add_task("benchmark", total=len(cases) * 3)
+            task = progress.add_task("benchmark", total=sum(len(c.variables) for c in cases))
             for case in cases:
                 recorded = asyncio.run(record_sql(settings, token, case))
                 if replayable is not None:
                     recorded = [replayable(r) for r in recorded]
-                progress.advance(task)
                 random.Random(seed).shuffle(case.variables)
-                http = asyncio.run(time_http(f"http://127.0.0.1:{port}", token, case,
-                                             concurrency))
-                progress.advance(task)
-                sql = asyncio.run(time_sql(service, recorded, concurrency))
-                progress.advance(task)
+                http, sql = Timing([], 0.0), Timing([], 0.0)
+                # HTTP and SQL take turns, a round each, first one then the other: the page
+                # cache and the machine's other load drift over seconds, and each side
+                # should meet the same drift.
+                for turn, at in enumerate(range(0, len(case.variables), ROUND)):
+                    part = replace(case, variables=case.variables[at:at + ROUND])
+                    sides = [(http, partial(time_http, base, token, part, concurrency)),
+                             (sql, partial(time_sql, service, recorded[at:at + ROUND],
+                                           concurrency))]
+                    for total, run in sides if turn % 2 == 0 else reversed(sides):
+                        total.add(asyncio.run(run()))
+                    progress.advance(task, len(recorded[at:at + ROUND]))
                 h, s = http.row(), sql.row()
                 table.add_row(case.name, str(len(case.variables)), *h, *s,
                               f"{float(h[0]) / float(s[0]):.2f}x",
