@@ -123,7 +123,8 @@ async def _agency_ori(url: str) -> str:
 
 def main(
     requests: Annotated[int, typer.Option(help="Candidates (split in three kinds).")] = 600,
-    concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 4,
+    concurrency: Annotated[int, typer.Option(
+        help="Requests in flight at once (1: the latency of one check; the issue's figure).")] = 1,
     workers: Annotated[int, typer.Option(help="uvicorn workers.")] = 2,
     database_url: Annotated[str | None, typer.Option(
         help="Default: REGISTRY_DATABASE_URL, else the embedded server in ./.registry-bench")]
