@@ -92,3 +92,28 @@ async def test_a_pooled_connection_the_server_closed_is_replaced_without_a_faile
         assert response.status_code == 200, response.text
         assert response.json()["data"]["me"]["role"] == "POST_STAFF"
     assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_hand_written_sql_runs_in_the_sessions_current_transaction(engine):
+    """run_sql's statements belong to the session's transaction, also after a commit or a
+    rollback has started a new one (driver() remembers the connection per transaction)."""
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from registry.database import run_sql
+
+    async def transaction_id(session: AsyncSession) -> str:
+        return (await run_sql(session, "SELECT CAST(pg_current_xact_id() AS text)")
+                ).scalar_one()
+
+    async with AsyncSession(engine) as session:
+        first = await transaction_id(session)
+        assert await transaction_id(session) == first
+        await session.commit()
+        second = await transaction_id(session)
+        assert second != first and await transaction_id(session) == second
+        await run_sql(session, "CREATE TEMP TABLE scratch (n int) ON COMMIT DROP")
+        await session.rollback()  # ends what run_sql did: the table is gone
+        third = await transaction_id(session)
+        assert third not in (first, second)
+        assert (await run_sql(session, "SELECT to_regclass('pg_temp.scratch') IS NULL")
+                ).scalar_one()
