@@ -12,11 +12,12 @@ keeps its own here. A state that receives the official layout edits this one fil
   the name the export's ``source`` functions use), so renaming a column never touches code;
 - ``RECORD_RULES``: checks that span columns.
 
-The export runs in PostgreSQL: ``Layout`` compiles the specification once into one SQL
-expression per column (its value, its problem, its text in the file) and one per check, so
-that the records are checked by one query and written by ``COPY``. A column's ``source`` is an
-attribute of the export row or a ``Derived`` value: a SQL expression over the row and the
-export's settings. The import reads a file back in Python with the same specification.
+The export runs in PostgreSQL: ``Layout`` compiles the specification once, on first use,
+into one SQL expression per column (its value, its problem, its text in the file) and one per
+check, so that the records are checked by one query and written by ``COPY``. A column's
+``source`` is an attribute of the export row or a ``Derived`` value: a SQL expression over the
+row and the export's settings. The import reads a file back in Python with the same
+specification.
 
 The NDI is a pointer system: a record says "state X took action Y against this person on date
 Z; call them". Nothing here carries the facts of a case (no summaries, findings, evidence or
@@ -24,6 +25,7 @@ public text): only who, which certificate, what action, when, a general reason c
 whom to call.
 """
 
+import functools
 import json
 import re
 import string
@@ -147,9 +149,14 @@ class Derived:
     text or NULL, says why there is no value: the record fails with it."""
 
     name: str  # how the README names it
-    sql: str
+    # The expression, or a function that writes it when the export's SQL is first compiled
+    # (for an expression that is costly to write: not on every import).
+    sql: str | Callable[[], str]
     problem: str | None = None
     per_export: bool = False  # of the settings alone: checked once, not for every record
+
+    def expression(self) -> str:
+        return self.sql() if callable(self.sql) else self.sql
 
 
 contributing_state = Derived("contributing_state", "x.state", per_export=True)
@@ -164,8 +171,11 @@ suspension_start = Derived(
     f"CASE WHEN r.outcome = {_lit(ActionType.SUSPENSION)} THEN r.effective_on END")
 
 
+@functools.cache
 def _combining() -> str:
-    """The characters unicodedata.combining() counts, as ranges of a SQL bracket expression."""
+    """The characters unicodedata.combining() counts, as ranges of a SQL bracket expression.
+    Written on first use (scanning every code point takes tens of milliseconds), not when
+    the module is imported."""
     ranges: list[list[int]] = []
     for c in range(sys.maxunicode + 1):
         if unicodedata.combining(chr(c)):
@@ -180,14 +190,11 @@ def _combining() -> str:
     return "".join(esc(a) if a == b else f"{esc(a)}-{esc(b)}" for a, b in ranges)
 
 
-_COMBINING = _combining()
-
-
 def fold_sql(sql: str) -> str:
     """``registry.names.fold`` in SQL: NFKD, combining marks dropped, case folded (lower(),
     and the sharp s as casefold() writes it), whatever is not a-z or 0-9 a space; '' for NULL.
     tests/test_ndi.py holds it equal to fold() for every character."""
-    full = (f"regexp_replace(regexp_replace(normalize({sql}, NFKD), '[{_COMBINING}]', '', "
+    full = (f"regexp_replace(regexp_replace(normalize({sql}, NFKD), '[{_combining()}]', '', "
             f"'g'), '[\\u00df\\u1e9e]', 'ss', 'g')")
     # ASCII (a byte for each character) needs none of the Unicode work.
     return (f"coalesce(btrim(regexp_replace(lower(CASE WHEN octet_length({sql}) = length({sql}) "
@@ -198,7 +205,8 @@ def fold_sql(sql: str) -> str:
 # each once, leaving out those that differ from the current name only in accents, case,
 # punctuation or the middle name (a name without a first name takes the person's). One name,
 # the common case, needs no subquery.
-aliases = Derived("aliases", f"""CASE WHEN array_length(r.other_names, 1) = 1 THEN CASE WHEN
+def _aliases_sql() -> str:
+    return f"""CASE WHEN array_length(r.other_names, 1) = 1 THEN CASE WHEN
   {fold_sql("r.other_names[1][1]")} <> {fold_sql("r.last_name")} OR coalesce(
   nullif({fold_sql("r.other_names[1][2]")}, '') <> {fold_sql("r.first_name")}, false)
   THEN r.other_names END
@@ -212,19 +220,28 @@ aliases = Derived("aliases", f"""CASE WHEN array_length(r.other_names, 1) = 1 TH
              LATERAL (SELECT ARRAY[{fold_sql("r.other_names[i][1]")},
                                    coalesce(nullif({fold_sql("r.other_names[i][2]")}, ''),
                                             me.key[2])] AS key) AS k) AS n
-  WHERE n.nth = 1 AND n.key <> n.own) END""")
+  WHERE n.nth = 1 AND n.key <> n.own) END"""
+
+
+aliases = Derived("aliases", _aliases_sql)
 
 # The most serious category among the case's grounds; ``other`` when the action records no
 # ground. A ground the grounds file no longer defines has no known category: the record fails
-# (put the ground back, with its category, and export again). One ground, the common case,
-# needs no subquery.
+# (put the ground back, with its category, and export again). One or two grounds, the common
+# cases, need no subquery.
 _PRECEDENCE = _texts(CATEGORY_PRECEDENCE)
+
+
+def _rank(ground: str) -> str:
+    return f"array_position({_PRECEDENCE}, x.categories ->> {ground})"
+
+
 reason_category = Derived(
     "reason_category",
     f"CASE cardinality(r.grounds) WHEN 0 THEN 'other' WHEN 1 THEN coalesce(({_PRECEDENCE})["
-    f"array_position({_PRECEDENCE}, x.categories ->> r.grounds[1])], 'other') ELSE (SELECT "
-    f"coalesce(({_PRECEDENCE})[min(array_position({_PRECEDENCE}, x.categories ->> g))], "
-    f"'other') FROM unnest(r.grounds) AS g) END",
+    f"{_rank('r.grounds[1]')}], 'other') WHEN 2 THEN coalesce(({_PRECEDENCE})[least("
+    f"{_rank('r.grounds[1]')}, {_rank('r.grounds[2]')})], 'other') ELSE (SELECT "
+    f"coalesce(({_PRECEDENCE})[min({_rank('g')})], 'other') FROM unnest(r.grounds) AS g) END",
     problem="CASE WHEN NOT r.grounds <@ ARRAY(SELECT jsonb_object_keys(x.categories)) THEN "
             "(SELECT 'ground ''' || g || ''' is not in the grounds file, so its NDI category "
             "is unknown' FROM unnest(r.grounds) WITH ORDINALITY AS u(g, i) "
@@ -506,7 +523,7 @@ class Field:
     # export: SQL over the export row ``r`` and the settings ``x``, then over the value ``v``
     def value_sql(self) -> str:
         source = self.column.source
-        sql = f"r.{_ident(source)}" if isinstance(source, str) else f"({source.sql})"
+        sql = f"r.{_ident(source)}" if isinstance(source, str) else f"({source.expression()})"
         return f"CAST({sql} AS text)" if self.kind in (Kind.TEXT, Kind.CODE) else sql
 
     def empty_sql(self, v: str) -> str:
@@ -517,55 +534,31 @@ class Field:
             return f"coalesce(cardinality({v}), 0) = 0"
         return f"{v} IS NULL"
 
-    def fits_sql(self, v: str, opt_ins: str) -> str | None:
-        """A quick test that the value has no problem and, if the column is required, is
-        there: true only then (it may be false, or NULL, when all is well: the record is then
-        checked in full). None when every value fits."""
-        c, required = self.column, self.column.required
-        if self.kind is Kind.TEXT:
-            tests = [f"{v} !~ {_CONTROL_SQL}"]
-            if c.max_length is not None:
-                tests.append(f"length({v}) {'BETWEEN 1 AND' if required else '<='} "
-                             f"{c.max_length}")
-            elif required:
-                tests.append(f"{v} <> ''")
-            if c.pattern is not None:
-                tests.append(f"{v} ~ {_lit('^(?:' + c.pattern + ')')}")
-            return f"coalesce({' AND '.join(tests)}, {'false' if required else 'true'})"
-        if self.kind is Kind.CODE:
-            plain = [value for value, code in self.to_file.items() if not code.opt_in]
-            tests = [f"{v} = ANY({_texts(plain)})"] if plain else []
-            tests += [f"({v} = {_lit(value)} AND {_lit(code.opt_in)} = ANY({opt_ins}))"
-                      for value, code in self.to_file.items() if code.opt_in]
-            if required:
-                return f"coalesce({' OR '.join(tests)}, false)"
-            return f"coalesce({v} = '' OR {' OR '.join(tests)}, true)"
-        if self.kind is Kind.NAMES:
-            parts = f"array_to_string({v}, '')"  # all of them: more than the check reads
-            fine = f"({parts} !~ '[,;\\x01-\\x1f\\x7f]' AND octet_length({parts}) <= {_NAME})"
-            if required:
-                return f"(cardinality({v}) > 0 AND {fine})"
-            return f"({self.empty_sql(v)} OR {fine})"
-        tests = [f"{v} IS NOT NULL"] if required else []
-        if self.kind is Kind.PARTIAL_DATE and len(self.by_precision) < 3:
-            tests.append(f"({v} IS NULL OR {self._precision(v)} IN "
-                         f"({', '.join(str(p) for p in self.by_precision)}))")
-        return " AND ".join(tests) or None
+    def quick_sql(self, v: str) -> str | None:
+        """A cheaper stand-in for the check where the check is costly (a subquery per record):
+        true only when the check finds nothing wrong (it may be false, or NULL, when all is
+        well: the record is then checked in full). None: the check is quick itself."""
+        if self.kind is not Kind.NAMES:
+            return None
+        parts = f"array_to_string({v}, '')"  # all of them: more than the check reads
+        return (f"({self.empty_sql(v)} OR ({parts} !~ '[,;\\x01-\\x1f\\x7f]' AND "
+                f"octet_length({parts}) <= {_NAME}))")
 
-    def check_sql(self, v: str, opt_ins: str) -> str | None:
+    def check_sql(self, v: str, opt_ins: str, control: bool = True) -> str | None:
         """What is wrong with a value that is not empty (text), or NULL; None when every
-        value of this column has its text (a date)."""
+        value of this column has its text (a date). ``control``: whether a text's check looks
+        for control characters (the quick test looks once for all text columns)."""
         c = self.column
         if self.kind is Kind.TEXT:
             whens = [f"WHEN {v} ~ {_CONTROL_SQL} "
-                     "THEN 'contains a line break or control character'"]
+                     "THEN 'contains a line break or control character'"] if control else []
             if c.max_length is not None:
                 whens.append(f"WHEN length({v}) > {c.max_length} THEN 'is ' || length({v}) "
                              f"|| ' characters long; at most {c.max_length}'")
             if c.pattern is not None:
                 whens.append(f"WHEN {v} !~ {_lit('^(?:' + c.pattern + ')')} THEN '''' || {v} "
                              f"|| {_lit(chr(39) + ' does not match ' + c.pattern)}")
-            return "CASE " + " ".join(whens) + " END"
+            return "CASE " + " ".join(whens) + " END" if whens else None
         if self.kind is Kind.CODE:
             plain = [value for value, code in self.to_file.items() if not code.opt_in]
             whens = [f"WHEN {v} = ANY({_texts(plain)}) THEN NULL"] if plain else []
@@ -610,10 +603,17 @@ class Field:
             return (f"CASE {self._precision(v)} " + " ".join(
                 f"WHEN {p} THEN {f.sql(*self._parts(v))}" for p, f in self.by_precision.items())
                 + " END")
-        return (f"CASE WHEN NOT ({self.empty_sql(v)}) THEN (SELECT string_agg(CASE WHEN "
-                f"n.given <> '' THEN n.last || ', ' || n.given ELSE n.last END, '; ' ORDER BY "
-                f"n.i) FROM (SELECT i, {v}[i][1] AS last, concat_ws(' ', nullif({v}[i][2], ''), "
-                f"nullif({v}[i][3], '')) AS given FROM {self._names(v)} AS i) AS n) END")
+        def entry(last: str, given: str) -> str:
+            return f"CASE WHEN {given} <> '' THEN {last} || ', ' || {given} ELSE {last} END"
+
+        def given(i: str) -> str:
+            return f"concat_ws(' ', nullif({v}[{i}][2], ''), nullif({v}[{i}][3], ''))"
+
+        # One name, the common case, needs no subquery.
+        return (f"CASE WHEN array_length({v}, 1) = 1 THEN {entry(f'{v}[1][1]', given('1'))} "
+                f"WHEN NOT ({self.empty_sql(v)}) THEN (SELECT string_agg("
+                f"{entry('n.last', 'n.given')}, '; ' ORDER BY n.i) FROM (SELECT i, {v}[i][1] "
+                f"AS last, {given('i')} AS given FROM {self._names(v)} AS i) AS n) END")
 
     @staticmethod
     def _parts(v: str) -> tuple[str, str, str]:
@@ -705,6 +705,15 @@ class Problem:
         return f"{self.column}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class _Export:
+    """The export's SQL as ``Layout`` compiles it."""
+
+    sql: str  # one row per record, with the rows and the settings (\0rows\0, \0x\0) to put in
+    slot_columns: tuple[str, ...]  # the column each entry of ``problems`` is about
+    checked: int  # the entries before the record rules
+
+
 class Layout:
     """The specification compiled once: the export's SQL (``records_sql``, ``copy_sql``,
     read back by ``problems``) and the import's ``parse``."""
@@ -741,24 +750,33 @@ class Layout:
                                   or f.column.blank_unless)
         self._required = tuple(f for f in self.fields if f.column.required)
         self._required_keys = tuple(f.key for f in self._required)
-        self._compile_export()
 
-    def _compile_export(self) -> None:
-        """The export's query, from the specification. Each column's value ``v<i>`` (and
-        ``q<i>``, why a derived value cannot be had) is computed once per record (OFFSET 0
-        keeps PostgreSQL from copying the expression into every place that uses it), but a
-        value of the settings alone stays an expression of ``x``, which PostgreSQL computes
-        and checks once. Then each column's text ``f<i>``, NULL when empty so that COPY
-        writes it bare, and the record's ``problems``: NULL when a quick test of every check
+    @functools.cached_property
+    def _export(self) -> _Export:
+        """The export's query, from the specification, compiled on first use. Each column's
+        value ``v<i>`` (and ``q<i>``, why a derived value cannot be had) is computed once per
+        record (OFFSET 0 keeps PostgreSQL from copying the expression into every place that
+        uses it), but a value of the settings alone stays an expression of ``x``, which
+        PostgreSQL computes and checks once. Then each column's text ``f<i>``, NULL when empty
+        so that COPY writes it bare, and the record's ``problems``: NULL when a quick test
         passes, else each check's problem in the order the import lists them (each column's,
         then the required and conditional columns, a column whose value failed counting as
-        empty, then the record rules), or NULL if none fails."""
+        empty, then the record rules), or NULL if none fails. The quick test is the checks
+        themselves (none finds a problem, every column taken to fit in the checks across
+        columns, as it must for the test to pass), with a column's cheaper ``quick_sql`` where
+        its check is costly."""
         index = {f.key: i for i, f in enumerate(self.fields)}
-        values = ["r.record_id AS record_id"]
+        values = ["r.record_id AS record_id", "r.record_type AS record_type"]
         value: list[str] = []  # SQL of each column's value
-        fits: list[str] = []
+        quick: list[str] = []  # SQL of a check's problem: the quick test wants them all NULL
+        tests: list[str] = []  # true when a check would find nothing
+        controlled: list[str] = []  # the texts whose control characters are looked for once
         problems: list[str] = []
         slots: list[tuple[str, str]] = []  # (column, SQL of its problem or NULL)
+
+        def problem_of(f: Field, v: str, check: str | None) -> str | None:
+            return f"CASE WHEN {f.empty_sql(v)} THEN NULL ELSE {check} END" if check else None
+
         for i, f in enumerate(self.fields):
             source = f.column.source
             once = isinstance(source, Derived) and source.per_export
@@ -768,79 +786,96 @@ class Layout:
                 values.append(f"{f.value_sql()} AS v{i}")
                 value.append(f"v.v{i}")
             v = value[i]
-            if test := f.fits_sql(v, "x.opt_ins"):
-                fits.append(test)
-            check = f.check_sql(v, "x.opt_ins")
-            problem = f"CASE WHEN {f.empty_sql(v)} THEN NULL ELSE {check} END" if check else None
+            problem = problem_of(f, v, f.check_sql(v, "x.opt_ins"))
+            if test := f.quick_sql(v):
+                tests.append(test)
+            elif f.kind is Kind.TEXT and not once:
+                # Every text's check looks for control characters: the quick test does it
+                # once over all of them (one regular expression per record, not one per
+                # column: most of what the test would cost), then the rest of each check.
+                controlled.append(v)
+                if lean := problem_of(f, v, f.check_sql(v, "x.opt_ins", control=False)):
+                    quick.append(lean)
+            elif problem:
+                quick.append(problem)
             if isinstance(source, Derived) and source.problem:
                 q = f"({source.problem})"
                 if not once:
                     values.append(f"{q} AS q{i}")
                     q = f"v.q{i}"
-                fits.append(f"{q} IS NULL")
+                quick.append(q)
                 problem = f"coalesce({q}, {problem})" if problem else q
             problems.append(f"{problem or 'CAST(NULL AS text)'} AS p{i}")
             if problem:
                 slots.append((f.name, f"p.p{i}"))
 
-        def filled(i: int) -> str:
-            return f"(p.p{i} IS NULL AND NOT {self.fields[i].empty_sql(value[i])})"
+        def across(listed: bool) -> list[tuple[str, str]]:
+            """The checks across columns, each (column, SQL of its problem or NULL): in the
+            listing a column whose value failed (``p.p<i>``) counts as empty; in the quick
+            test every column is taken to fit."""
+            def fits(i: int) -> str:
+                return f"p.p{i} IS NULL AND " if listed else ""
 
-        def holds(when: When, exact: bool = True) -> str:
-            j = index[when.key]
-            test = f"{value[j]} = ANY({_texts(when.values)})"
-            return f"coalesce({f'p.p{j} IS NULL AND ' if exact else ''}{test}, false)"
+            def filled(i: int) -> str:
+                return f"({fits(i)}NOT {self.fields[i].empty_sql(value[i])})"
 
-        for f in self._required:
-            i = index[f.key]
-            slots.append((f.name, f"CASE WHEN p.p{i} IS NULL AND {f.empty_sql(value[i])} "
-                                  "THEN 'required' END"))
-        for f in self._conditional:
-            i, c = index[f.key], f.column
-            present = f"(NOT {f.empty_sql(value[i])})"
-            if c.required_when and c.required_when == c.blank_unless:
-                fits.append(f"{holds(c.required_when, False)} = {present}")
-            elif c.required_when:
-                fits.append(f"(NOT {holds(c.required_when, False)} OR {present})")
-            elif c.blank_unless:
-                fits.append(f"({holds(c.blank_unless, False)} OR NOT {present})")
-            if c.required_when:
-                why = (f"required when {self.by_key[c.required_when.key].name} is "
-                       f"{self._codes(c.required_when)}")
-                slots.append((f.name, f"CASE WHEN NOT {filled(i)} AND "
-                                      f"{holds(c.required_when)} THEN {_lit(why)} END"))
-            if c.blank_unless:
-                why = (f"must be empty unless {self.by_key[c.blank_unless.key].name} is "
-                       f"{self._codes(c.blank_unless)}")
-                slots.append((f.name, f"CASE WHEN {filled(i)} AND NOT "
-                                      f"{holds(c.blank_unless)} THEN {_lit(why)} END"))
-        self._checked = len(slots)  # the rules come after: they count only when these hold
+            def holds(when: When) -> str:
+                j = index[when.key]
+                return f"coalesce({fits(j)}{value[j]} = ANY({_texts(when.values)}), false)"
+
+            checks = []
+            for f in self._required:
+                i = index[f.key]
+                checks.append((f.name, f"CASE WHEN {fits(i)}{f.empty_sql(value[i])} "
+                                       "THEN 'required' END"))
+            for f in self._conditional:
+                i, c = index[f.key], f.column
+                if c.required_when:
+                    why = (f"required when {self.by_key[c.required_when.key].name} is "
+                           f"{self._codes(c.required_when)}")
+                    checks.append((f.name, f"CASE WHEN NOT {filled(i)} AND "
+                                           f"{holds(c.required_when)} THEN {_lit(why)} END"))
+                if c.blank_unless:
+                    why = (f"must be empty unless {self.by_key[c.blank_unless.key].name} is "
+                           f"{self._codes(c.blank_unless)}")
+                    checks.append((f.name, f"CASE WHEN {filled(i)} AND NOT "
+                                           f"{holds(c.blank_unless)} THEN {_lit(why)} END"))
+            return checks
+
+        slots += across(listed=True)
+        quick += [sql for _, sql in across(listed=False)]
+        checked = len(slots)  # the rules come after: they count only when these hold
         for rule in self.rules:
-            earlier, later = value[index[rule.earlier]], value[index[rule.later]]
-            fits.append(f"coalesce({later} {'>' if rule.strictly else '>='} {earlier}, true)")
-            slots.append(("record", rule.sql(lambda key: value[index[key]])))
-        self._slot_columns = tuple(column for column, _ in slots)
+            broken = rule.sql(lambda key: value[index[key]])
+            slots.append(("record", broken))
+            quick.append(broken)
+        if controlled:
+            tests.append(f"concat({', '.join(controlled)}) !~ {_CONTROL_SQL}")
         listed = ", ".join(sql for _, sql in slots)
+        passes = " AND ".join(([f"coalesce({', '.join(quick)}) IS NULL"] if quick else [])
+                              + tests) or "true"
         texts = ", ".join(f"nullif({f.text_sql(value[i])}, '') AS f{i + 1}"
                           for i, f in enumerate(self.fields))
-        self._records_sql = (
-            f"SELECT v.record_id, CASE WHEN {' AND '.join(fits) or 'true'} THEN NULL ELSE ("
-            f"SELECT CASE WHEN coalesce({listed}) IS NOT NULL THEN ARRAY[{listed}] END "
-            f"FROM (SELECT {', '.join(problems)}) AS p) END AS problems, {texts} "
-            f"FROM (SELECT {', '.join(values)} FROM (\0rows\0) AS r CROSS JOIN (\0x\0) AS x "
-            f"OFFSET 0) AS v CROSS JOIN (\0x\0) AS x")
+        return _Export(
+            sql=f"SELECT v.record_id, v.record_type, CASE WHEN {passes} THEN NULL ELSE ("
+                f"SELECT CASE WHEN coalesce({listed}) IS NOT NULL THEN ARRAY[{listed}] END "
+                f"FROM (SELECT {', '.join(problems)}) AS p) END AS problems, {texts} "
+                f"FROM (SELECT {', '.join(values)} FROM (\0rows\0) AS r CROSS JOIN (\0x\0) AS x "
+                f"OFFSET 0) AS v CROSS JOIN (\0x\0) AS x",
+            slot_columns=tuple(column for column, _ in slots), checked=checked)
 
     def records_sql(self, rows: str, ctx: ExportContext) -> str:
         """One row per record of the query ``rows`` (ExportRow's columns) under the settings
-        ``ctx``: ``record_id``, ``problems`` (NULL when the record fits, else for
-        ``problems()``) and the file's fields ``f1``...``fn``."""
-        return self._records_sql.replace("\0rows\0", rows).replace("\0x\0", ctx.sql())
+        ``ctx``: ``record_id`` and ``record_type`` as the row has them, ``problems`` (NULL
+        when the record fits, else for ``problems()``) and the file's fields ``f1``...``fn``."""
+        return self._export.sql.replace("\0rows\0", rows).replace("\0x\0", ctx.sql())
 
     def problems(self, slots: Sequence[str | None]) -> list[Problem]:
         """A failing record's problems from its ``problems`` column."""
-        found = [Problem(c, r) for c, r in zip(self._slot_columns[:self._checked],
-                                               slots[:self._checked], strict=True) if r]
-        return found or [Problem("record", r) for r in slots[self._checked:] if r]
+        columns, checked = self._export.slot_columns, self._export.checked
+        found = [Problem(c, r) for c, r in zip(columns[:checked], slots[:checked], strict=True)
+                 if r]
+        return found or [Problem("record", r) for r in slots[checked:] if r]
 
     def copy_query(self, source: str) -> tuple[str, dict[str, Any]]:
         """The query and the COPY options (asyncpg's ``copy_from_query``) that write the
