@@ -151,8 +151,7 @@ async def export(
     ctx = export_context(settings)
     conn = await driver(session)
     await repository.lock_exports(conn)
-    by_type = await repository.create_batch(conn, everything=scope is Scope.ALL)
-    total = sum(by_type.values())
+    total = await repository.create_batch(conn, everything=scope is Scope.ALL)
     if max_records is not None and total > max_records:
         raise InvalidInput(
             f"This export has {total:,} records; the API returns at most {max_records:,} "
@@ -163,11 +162,10 @@ async def export(
 
     await repository.render_records(conn, layout.records_sql(repository.EXPORT_ROWS, ctx),
                                     settings.state)
-    failing = await repository.failing_records(conn, LISTED_FAILURES)
-    if failing:
-        failed = failing[0]["failed"]
+    by_type, failed = await repository.tally(conn)
+    if failed:
         failures = [Failure(r["record_id"], tuple(layout.problems(r["problems"])))
-                    for r in failing]
+                    for r in await repository.failing_records(conn, LISTED_FAILURES)]
         first = failures[0]
         raise NdiRecordsInvalid(
             f"{failed:,} of {total:,} records do not fit the NDI layout {layout.version}; "
