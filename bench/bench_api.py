@@ -310,7 +310,7 @@ def compare(title: str, settings: Settings, url: str, token: str, cases: list[Ca
                                            concurrency))]
                     for total, run in sides if turn % 2 == 0 else reversed(sides):
                         total.add(asyncio.run(run()))
-                    progress.advance(task, len(recorded[at:at + ROUND]))
+                    progress.advance(task, len(part.variables))
                 h, s = http.row(), sql.row()
                 table.add_row(case.name, str(len(case.variables)), *h, *s,
                               f"{float(h[0]) / float(s[0]):.2f}x",

@@ -287,21 +287,21 @@ async def driver(session: AsyncSession | AsyncConnection) -> asyncpg.Connection:
     costs a greenlet switch per statement, and a background check sends seven. The
     transaction's connection is the same until it ends (commit, rollback, invalidation),
     and a new transaction is a new object."""
-    if isinstance(session, AsyncSession):
-        known = session.info.get(_DRIVER)
-        if known is not None and known[0] is not None \
-                and known[0] is session.sync_session.get_transaction():
-            return known[1]
-        connection = await session.connection()
-    else:
-        connection = session
+    if not isinstance(session, AsyncSession):
+        return await _driver_of(session)
+    known = session.info.get(_DRIVER)  # (transaction, connection)
+    if known is not None and known[0] is session.sync_session.get_transaction():
+        return known[1]
+    conn = await _driver_of(await session.connection())
+    session.info[_DRIVER] = (session.sync_session.get_transaction(), conn)
+    return conn
+
+
+async def _driver_of(connection: AsyncConnection) -> asyncpg.Connection:
     adapter = (await connection.get_raw_connection()).dbapi_connection
     if adapter._transaction is None:  # type: ignore[union-attr]
         await adapter._start_transaction()  # type: ignore[union-attr]
-    conn = adapter._connection  # type: ignore[union-attr]
-    if isinstance(session, AsyncSession):
-        session.info[_DRIVER] = (session.sync_session.get_transaction(), conn)
-    return conn
+    return adapter._connection  # type: ignore[union-attr]
 
 
 _DRIVER = "registry.driver"  # the key of driver()'s answer in Session.info

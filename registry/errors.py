@@ -1,6 +1,7 @@
 """Errors a client can act on. Each carries a stable ``code`` that reaches GraphQL as
-``extensions.code``; the message says what was wrong and how to fix it; ``status`` is the
-HTTP status of a page or request refused as a whole for it."""
+``extensions.code``; the message says what was wrong and how to fix it; ``status`` and
+``headers`` are the HTTP status and headers of a page or request refused as a whole for it
+(read them; do not change them)."""
 
 from typing import Any
 
@@ -8,6 +9,7 @@ from typing import Any
 class RegistryError(Exception):
     code = "BAD_USER_INPUT"
     status = 400
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -62,6 +64,7 @@ class DatabaseUnavailable(RegistryError):
     status = 503
     # What every 503 for an unreachable database sends as ``Retry-After``.
     RETRY_AFTER_SECONDS = 5
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     MESSAGE = "The database is not answering; try again shortly."
 
 

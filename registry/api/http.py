@@ -55,7 +55,7 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 MAX_BODY_BYTES = 1_000_000
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-DATABASE_RETRY_AFTER = {"Retry-After": str(DatabaseUnavailable.RETRY_AFTER_SECONDS)}
+DATABASE_RETRY_AFTER = DatabaseUnavailable.headers
 
 
 @dataclass
@@ -424,9 +424,9 @@ class GraphQLEndpoint:
         )
 
 
-_STATUS_BY_CODE = {error.code: error.status
-                   for error in (Unauthenticated, Forbidden, DatabaseUnavailable)}
-_STATUS_BY_CODE["INTERNAL_SERVER_ERROR"] = 500
+_STATUS_BY_CODE = {**{error.code: error.status
+                      for error in (Unauthenticated, Forbidden, DatabaseUnavailable)},
+                   "INTERNAL_SERVER_ERROR": 500}
 
 
 def _status_for(errors: list[dict[str, Any]], *, default: int, only_access: bool = False) -> int:

@@ -582,9 +582,7 @@ async def report_page(request: Request) -> Response:
             # Rendered before the commit: an audit event stands for a page actually served.
             html = render_report(report, settings)
     except RegistryError as err:
-        down = isinstance(err, DatabaseUnavailable)
-        return _error_page(settings, err.status, err.message, request_id,
-                           DATABASE_RETRY_AFTER if down else None)
+        return _error_page(settings, err.status, err.message, request_id, err.headers)
     except Exception as err:
         if is_database_down(err):
             return _error_page(settings, 503, DatabaseUnavailable.MESSAGE, request_id,
