@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -31,7 +32,7 @@ from registry.errors import RegistryError
 from registry.keys.models import ApiKey, Role
 from registry.ndi.cli import ndi_app
 from registry.redact import uvicorn_log_config
-from registry.settings import Settings, get_settings, masked_url
+from registry.settings import Settings, get_settings, masked_url, settings_problems
 
 app = typer.Typer(help="Officer certification registry: a POST board's system of record.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -63,6 +64,16 @@ class RoleChoice(StrEnum):
 
 def _settings() -> Settings:
     return get_settings()
+
+
+@app.callback()
+def _settings_are_valid() -> None:
+    # Every command reads the REGISTRY_* settings: a wrong one is named before any command
+    # runs, without a traceback.
+    try:
+        get_settings()
+    except ValidationError as e:
+        _fail("; ".join(settings_problems(e)))
 
 
 def _fail(message: str) -> None:

@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
@@ -45,6 +45,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _service_role_is_the_service_url_user(self) -> "Settings":
+        # An owner URL alone would otherwise start the embedded server for the service and
+        # replace the owner URL with the embedded one: migrations would run somewhere else.
+        if self.owner_database_url and not self.database_url:
+            raise ValueError(
+                "REGISTRY_OWNER_DATABASE_URL is set but REGISTRY_DATABASE_URL is not: set "
+                "REGISTRY_DATABASE_URL to the URL the service connects as (the user "
+                "REGISTRY_SERVICE_ROLE names), or unset both to use the embedded PostgreSQL.")
         # With two URLs the grants must reach the role the service connects as.
         if self.database_url and self.owner_database_url:
             user = _url_user(self.database_url)
@@ -157,6 +164,17 @@ def _url_user(url: str) -> str | None:
         return make_url(url).username
     except ArgumentError:
         return None
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """Each problem of a refused Settings, as an operator reads it: the variable to change
+    and why (the values are never echoed: ``hide_input_in_errors``)."""
+    problems = []
+    for e in error.errors():
+        message = e["msg"].removeprefix("Value error, ")
+        field = e["loc"][0] if e["loc"] else None
+        problems.append(f"REGISTRY_{str(field).upper()}: {message}" if field else message)
+    return problems
 
 
 @lru_cache

@@ -361,6 +361,29 @@ def test_a_service_url_for_another_role_is_refused_without_echoing_it():
     assert "DROP" not in str(bad.value)
 
 
+def test_an_owner_url_without_a_service_url_is_refused_before_any_command(monkeypatch):
+    # Otherwise the service would start the embedded server and the migrations would follow
+    # it there, away from the owner's database.
+    with pytest.raises(ValueError, match="REGISTRY_OWNER_DATABASE_URL is set but "
+                                         "REGISTRY_DATABASE_URL is not"):
+        Settings(owner_database_url="postgresql://owner:s3cr3t-d@db.example/registry")
+    for name in list(os.environ):
+        if name.startswith("REGISTRY_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("REGISTRY_OWNER_DATABASE_URL",
+                       "postgresql://owner:s3cr3t-e@db.example/registry")
+    get_settings.cache_clear()
+    try:
+        for command in (["keys", "list"], ["db", "upgrade"], ["load", "roster", "x.csv"]):
+            result = CliRunner().invoke(cli_app, command)
+            assert result.exit_code == 1, result.output
+            assert result.exception is None or isinstance(result.exception, SystemExit)
+            assert "REGISTRY_DATABASE_URL is not" in " ".join(result.output.split())
+            assert "s3cr3t" not in result.output and "Traceback" not in result.output
+    finally:
+        get_settings.cache_clear()
+
+
 async def test_db_upgrade_prints_no_password(owner_url, database_url, monkeypatch):
     monkeypatch.setenv("REGISTRY_OWNER_DATABASE_URL", _with_password(owner_url, "owner-pw-71"))
     monkeypatch.setenv("REGISTRY_DATABASE_URL", _with_password(database_url, "svc-pw-72"))
