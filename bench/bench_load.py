@@ -8,7 +8,11 @@ agencies), creates a fresh database on the embedded server in ``./.registry-benc
 1. COPYs the file raw into an unindexed table of text columns (the floor any load pays);
 2. loads it with the roster loader (every rule on: people, certificates, overlaps, the
    stints exclusion constraint, loaded_rows), timing each step;
-3. runs the same load again (every row already loaded).
+3. measures the floor under any loader of this schema: the rows the load wrote, copied with
+   INSERT ... SELECT into empty copies of the registry's tables, with no check, trigger or
+   foreign key and every index built after the rows are in (the cheapest way to maintain
+   them), first on one connection, then one connection per core;
+4. runs the same load again (every row already loaded).
 
     .venv/bin/python bench/bench_load.py --help
 """
@@ -18,9 +22,11 @@ import csv
 import os
 import platform
 import random
+import re
 import resource
 import sys
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -128,6 +134,64 @@ async def load(url: str, path: Path, chunk_size: int) -> tuple[StintLoader, floa
     return loader, time.perf_counter() - started
 
 
+# The tables a roster load writes, in the order it writes them.
+WRITTEN = ("agencies", "officers", "match_keys", "source_records", "officer_names",
+           "certifications", "certification_status_events", "stints", "loaded_rows")
+
+
+@dataclass
+class Floor:
+    table: str
+    rows: int
+    insert: float
+    indexes: int
+    build: float
+
+
+async def _floor_of(conn: asyncpg.Connection, table: str) -> Floor:
+    """``table``'s rows into an empty copy without indexes, then its indexes built."""
+    copy = f"floor_{table}"
+    await conn.execute(f"DROP TABLE IF EXISTS {copy}; "
+                       f"CREATE TABLE {copy} (LIKE {table} INCLUDING DEFAULTS)")
+    started = time.perf_counter()
+    rows = int((await conn.execute(f"INSERT INTO {copy} SELECT * FROM {table}")).split()[-1])
+    inserted = time.perf_counter()
+    definitions = [r[0] for r in await conn.fetch(
+        "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = $1::regclass",
+        table)]
+    for i, definition in enumerate(definitions):
+        await conn.execute(re.sub(r"INDEX \S+ ON (ONLY )?\S+", f"INDEX {copy}_{i} ON {copy}",
+                                  definition, count=1))
+    built = time.perf_counter()
+    await conn.execute(f"DROP TABLE {copy}")
+    return Floor(table, rows, inserted - started, len(definitions), built - inserted)
+
+
+async def floor(url: str, connections: int) -> tuple[list[Floor], float]:
+    """Every written table's floor, on ``connections`` connections at once (largest tables
+    first); the per-table figures and the wall time."""
+    conns = [await asyncpg.connect(asyncpg_url(url), command_timeout=None)
+             for _ in range(connections)]
+    try:
+        sizes = {r["relname"]: r["n"] for r in await conns[0].fetch(
+            "SELECT relname, n_live_tup AS n FROM pg_stat_user_tables")}
+        queue = sorted(WRITTEN, key=lambda t: -sizes.get(t, 0))
+        await conns[0].execute("CHECKPOINT")
+        results: list[Floor] = []
+
+        async def worker(conn: asyncpg.Connection) -> None:
+            while queue:
+                results.append(await _floor_of(conn, queue.pop(0)))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(c) for c in conns))
+        return sorted(results, key=lambda f: WRITTEN.index(f.table)), \
+            time.perf_counter() - started
+    finally:
+        for c in conns:
+            await c.close()
+
+
 def machine() -> str:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (f"{platform.machine()}, {os.cpu_count()} cores, {memory:.0f} GiB RAM, "
@@ -167,6 +231,9 @@ def main(
         loader, seconds = asyncio.run(load(url, path, chunk_size))
         report = loader.report
         assert report is not None
+        floors, floor_one = asyncio.run(floor(url, 1))
+        cores = os.cpu_count() or 1
+        floor_all = asyncio.run(floor(url, cores))[1] if cores > 1 else floor_one
         again_seconds = None
         if rerun:
             again, again_seconds = asyncio.run(load(url, path, chunk_size))
@@ -187,6 +254,17 @@ def main(
     table.add_row("  ratio to raw COPY", "", "", f"{raw / seconds:.1%}")
     for step, spent in sorted(loader.timings.items(), key=lambda kv: -kv[1]):
         table.add_row(f"  {step}", "", f"{spent:.1f}", "")
+    table.add_row("floor: the load's rows into empty copies of its tables, no check, trigger "
+                  "or foreign key, indexes built after (one connection)", f"{rows:,}",
+                  f"{floor_one:.1f}", f"{rows / floor_one:,.0f}")
+    table.add_row("  ratio to raw COPY", "", "", f"{raw / floor_one:.1%}")
+    for f in floors:
+        table.add_row(f"  {f.table}: {f.rows:,} rows, then {f.indexes} indexes", "",
+                      f"{f.insert:.1f} + {f.build:.1f}", "")
+    if cores > 1:
+        table.add_row(f"floor on {cores} connections at once (a table each)", f"{rows:,}",
+                      f"{floor_all:.1f}", f"{rows / floor_all:,.0f}")
+        table.add_row("  ratio to raw COPY", "", "", f"{raw / floor_all:.1%}")
     if again_seconds is not None:
         table.add_row("second run (every row already loaded)", f"{rows:,}",
                       f"{again_seconds:.1f}", f"{rows / again_seconds:,.0f}")
