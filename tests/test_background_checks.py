@@ -1,6 +1,7 @@
 """The hiring background check: who may run it, what it finds across name variants, what it
 shows, the trail it leaves, its allowance, and bad input refused with nothing written."""
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -268,6 +269,25 @@ async def test_a_key_over_its_hourly_allowance_is_refused_with_retry_after(
     assert await row_counts(engine) == before
     # The allowance is per key: another agency's key is not affected.
     await check(client, world, who="agency_b")
+
+
+async def test_concurrent_checks_of_one_key_never_run_past_its_allowance(
+        client, world, registry, settings, engine):
+    # The matching runs unlocked; the count under the key's lock just before the trail is what
+    # keeps eight checks at once from all taking the last three.
+    settings.checks_per_hour = 3
+    bodies = await asyncio.gather(*(
+        gql(client, CHECK, {"c": candidate(), "p": "HIRING"}, token=world.tokens["agency_a"])
+        for _ in range(8)))
+    answers = [b.json() for b in bodies]
+    assert sum("errors" not in a for a in answers) == 3, answers
+    assert {a["errors"][0]["extensions"]["code"] for a in answers if "errors" in a} \
+        == {"RATE_LIMITED"}
+    async with engine.connect() as conn:
+        stored = (await conn.execute(text(
+            "SELECT count(*) FROM background_checks WHERE agency_id = :a"),
+            {"a": world.agency_a.id})).scalar_one()
+    assert stored == 3
 
 
 @pytest.mark.parametrize("over,field", [

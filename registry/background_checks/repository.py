@@ -27,12 +27,14 @@ CHECK_COLUMNS = """c.id, c.key_id, c.actor, c.role, c.agency_id, c.purpose, c.ca
   c.input_hash, c.matches, c.threshold, c.request_id, c.run_at"""
 
 
-async def checks_in_last_hour(session: AsyncSession, key_id: uuid.UUID) -> tuple[int, float]:
+async def checks_in_last_hour(session: AsyncSession, key_id: uuid.UUID, *, lock: bool
+                              ) -> tuple[int, float]:
     """How many checks ``key_id`` ran in the last hour, and the seconds until the oldest of
-    them leaves the hour.
-    Callers hold the key's advisory lock, so two requests cannot both take the last one."""
-    await run_sql(session, "SELECT pg_advisory_xact_lock(hashtextextended(:k, 4))",
-                  {"k": str(key_id)})
+    them leaves the hour. With ``lock``, first the key's advisory lock until the transaction
+    ends: a count taken under it stays true until this check is written."""
+    if lock:
+        await run_sql(session, "SELECT pg_advisory_xact_lock(hashtextextended(:k, 4))",
+                      {"k": str(key_id)})
     row = (await run_sql(session, """
         SELECT count(*) AS n,
                coalesce(extract(epoch FROM min(run_at) + interval '1 hour' - now()), 0) AS wait

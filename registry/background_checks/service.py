@@ -56,13 +56,17 @@ async def run_check(*, session: AsyncSession, actor: Actor, settings: Settings,
         raise InvalidInput(
             f"'{purpose}' is not a purpose; use one of "
             f"{', '.join(p.name for p in Purpose)}.", field="purpose") from None
-    if actor.key_id is not None:
-        await _within_allowance(session, actor.key_id, settings.checks_per_hour)
+    if actor.key_id is not None:  # a key over its allowance is refused before the work
+        await _within_allowance(session, actor.key_id, settings.checks_per_hour, lock=False)
     matches = await find_matches(session, candidate, threshold=settings.match_threshold,
                                  trigram_floor=settings.match_trigram_floor,
                                  limit=settings.match_limit)
     if read_report is not None:
         await read_report(matches)
+    if actor.key_id is not None:
+        # Counted again under the key's lock, held to the commit, just before the trail: two
+        # checks of one key cannot both take the last one, yet their matching overlaps.
+        await _within_allowance(session, actor.key_id, settings.checks_per_hour, lock=True)
     input_hash = candidate.input_hash()
     check_id = uuid.uuid4()
     run_at = await repository.insert_check(
@@ -76,8 +80,9 @@ async def run_check(*, session: AsyncSession, actor: Actor, settings: Settings,
     return CheckResult(check_id, purpose, run_at, candidate, matches)
 
 
-async def _within_allowance(session: AsyncSession, key_id: uuid.UUID, per_hour: int) -> None:
-    used, wait = await repository.checks_in_last_hour(session, key_id)
+async def _within_allowance(session: AsyncSession, key_id: uuid.UUID, per_hour: int, *,
+                            lock: bool) -> None:
+    used, wait = await repository.checks_in_last_hour(session, key_id, lock=lock)
     if used >= per_hour:
         retry = max(1, int(wait) + 1)
         raise RateLimited(
