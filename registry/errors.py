@@ -65,7 +65,9 @@ class DatabaseUnavailable(RegistryError):
     # What every 503 for an unreachable database sends as ``Retry-After``.
     RETRY_AFTER_SECONDS = 5
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-    MESSAGE = "The database is not answering; try again shortly."
+    # One wording for the API, the report page and the public pages.
+    MESSAGE = (f"The registry's database is not answering; try again in {RETRY_AFTER_SECONDS} "
+               "seconds.")
 
 
 class NotEmployedByAgency(RegistryError):

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from registry.api.http import DATABASE_RETRY_AFTER, is_database_down
+from registry.api.http import is_database_down
 from registry.api.relay import decode_cursor, encode_cursor
 from registry.errors import DatabaseUnavailable, InvalidInput, NotFound, RegistryError
 from registry.labels import human
@@ -62,8 +62,6 @@ log = logging.getLogger("registry.public")
 
 TEMPLATES = Path(__file__).parent / "templates"
 SEARCH_PAGE = 25
-DATABASE_DOWN = ("The registry's database is not answering; please try again in a few "
-                 "seconds.")
 LIST_PAGE = 50
 AGENCY_ROWS = 25
 
@@ -227,13 +225,12 @@ class PublicSite:
             except PageError as err:
                 return self._error(err.status, err.message, request_id, as_of)
             except DatabaseUnavailable:
-                return self._error(503, DATABASE_DOWN, request_id, as_of, DATABASE_RETRY_AFTER)
+                return self._database_down(request_id, as_of)
             except RegistryError as err:
                 return self._error(err.status, err.message, request_id, as_of)
             except Exception as err:
                 if is_database_down(err):
-                    return self._error(503, DATABASE_DOWN, request_id, as_of,
-                                       DATABASE_RETRY_AFTER)
+                    return self._database_down(request_id, as_of)
                 log.exception("page %s failed (request %s)", request.url.path, request_id)
                 return self._error(500, "This page could not be produced. Please quote "
                                         f"reference {request_id} if you report it.",
@@ -278,6 +275,10 @@ class PublicSite:
         return HTMLResponse(html, status_code=status, headers={
             **SECURITY_HEADERS, "Cache-Control": "no-store", "X-Request-ID": request_id,
             **(headers or {})})
+
+    def _database_down(self, request_id: str, as_of: Any) -> Response:
+        return self._error(DatabaseUnavailable.status, DatabaseUnavailable.MESSAGE, request_id,
+                           as_of, DatabaseUnavailable.headers)
 
     # --- pages ---------------------------------------------------------------------------------
 
@@ -438,7 +439,7 @@ class PublicSite:
             conn = await self.database.acquire()
         except Exception as err:
             if is_database_down(err):
-                return self._error(503, DATABASE_DOWN, request_id, None, DATABASE_RETRY_AFTER)
+                return self._database_down(request_id, None)
             raise
         try:
             where, _ = await self._list_filter(request, conn)
