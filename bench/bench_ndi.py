@@ -12,6 +12,10 @@ second run, the second sending the same records as updates), where the time goes
 (tracemalloc, third run) and the process's RSS before the export and at its peak during it
 (sampled at every chunk). Flat memory means these do not grow with the number of records.
 
+``--under-investigation`` turns REGISTRY_NDI_UNDER_INVESTIGATION on: the bench state's pending
+cases (those ``bench/generate.py`` made) go out as "under investigation" records as well, read
+from ``cases`` in the same statement.
+
     .venv/bin/python bench/bench_ndi.py --help
 """
 
@@ -153,7 +157,7 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
-async def facts(url: str, settings: Settings) -> tuple[str, int, int]:
+async def facts(url: str, settings: Settings) -> tuple[str, int, int, int]:
     engine = create_engine(url, settings)
     try:
         async with AsyncSession(engine) as session:
@@ -161,10 +165,13 @@ async def facts(url: str, settings: Settings) -> tuple[str, int, int]:
             version = await conn.fetchval("SHOW server_version")
             officers = await conn.fetchval("SELECT count(*) FROM officers")
             existing = await conn.fetchval("SELECT count(*) FROM decertification_actions")
+            pending = await conn.fetchval(
+                "SELECT count(*) FROM cases WHERE status IN "
+                "('open', 'under_review', 'hearing_scheduled', 'voted')")
             await session.rollback()
     finally:
         await engine.dispose()
-    return version, officers, existing
+    return version, officers, existing, pending
 
 
 def main(
@@ -174,6 +181,10 @@ def main(
     database_url: Annotated[str | None, typer.Option(
         help="Default: REGISTRY_DATABASE_URL, else the embedded server in REGISTRY_DATA_DIR "
              "or ./.registry-bench")] = None,
+    under_investigation: Annotated[bool, typer.Option(
+        "--under-investigation",
+        help="Export with REGISTRY_NDI_UNDER_INVESTIGATION on: the pending cases as well.")]
+    = False,
 ) -> None:
     """Time the NDI export and measure its memory at several sizes (all rolled back)."""
     data_dir = Path(os.environ.get("REGISTRY_DATA_DIR", ROOT / ".registry-bench"))
@@ -182,8 +193,9 @@ def main(
                                         data_dir=data_dir))
     migrations.upgrade(url)
     # The COPY of 100,000 actions outlasts the service's statement timeout on a busy machine.
-    settings = owner_settings(url, db_pool_size=2, state="VA", db_statement_timeout_ms=600_000)
-    version, officers, existing = asyncio.run(facts(url, settings))
+    settings = owner_settings(url, db_pool_size=2, state="VA", db_statement_timeout_ms=600_000,
+                              ndi_under_investigation=under_investigation)
+    version, officers, existing, pending = asyncio.run(facts(url, settings))
     if not officers:
         console.print("[red]error:[/red] the database has no officers; run bench/generate.py "
                       "first.")
@@ -214,8 +226,10 @@ def main(
         table.add_row(label, *(cell(r) for r in results))
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     table.caption = (f"PostgreSQL {version}; {machine()}; load average {load} at the end; "
-                     f"{existing:,} actions were in the database before; export --all; the "
-                     "actions COPYed and everything rolled back")
+                     f"{existing:,} actions were in the database before; export --all"
+                     + (f" with the opt-in on ({pending:,} pending cases)"
+                        if under_investigation else "")
+                     + "; the actions COPYed and everything rolled back")
     console.print(table)
 
 if __name__ == "__main__":

@@ -109,29 +109,40 @@ async def officer_with_cert(client: Any, world: Any, last: str = "Whitfield",
     return officer, cert
 
 
+STAGES = ("open", "under_review", "motion", "hearing", "voted", "final_order", "appealed")
+
+
 async def case_to(client: Any, world: Any, board: Board, officer: str, stage: str,
                   outcome: str = "REVOCATION", until: str | None = None,
                   votes: tuple[str, ...] = ("YES", "YES", "NO")) -> str:
     """A case on ``officer`` walked to ``stage``: open, under_review, motion, hearing, voted,
     final_order, appealed. ``votes`` go to the board's members in order."""
-    staff = world.tokens["staff"]
-    case = (await data(client, OPEN, {"o": officer, "g": [GROUND]}, token=staff)
+    case = (await data(client, OPEN, {"o": officer, "g": [GROUND]}, token=world.tokens["staff"])
             )["openCase"]["id"]
-    steps = ["open", "under_review", "motion", "hearing", "voted", "final_order", "appealed"]
-    upto = steps.index(stage)
-    if upto >= 1:
+    await advance(client, world, board, case, "open", stage, outcome, until, votes)
+    return case
+
+
+async def advance(client: Any, world: Any, board: Board, case: str, at: str, stage: str,
+                  outcome: str = "REVOCATION", until: str | None = None,
+                  votes: tuple[str, ...] = ("YES", "YES", "NO"), order: str | None = None
+                  ) -> None:
+    """Walk a case that is at the stage ``at`` on to ``stage`` (see case_to); ``order``: the
+    final order's outcome when it is not the motion's (NO_ACTION after a failed vote)."""
+    staff = world.tokens["staff"]
+    steps = STAGES[STAGES.index(at) + 1:STAGES.index(stage) + 1]
+    if "under_review" in steps:
         await data(client, MOVE, {"id": case, "m": "REVIEW", "r": "complete"}, token=staff)
-    if upto >= 2:
+    if "motion" in steps:
         await data(client, PROPOSE, {"id": case, "o": outcome, "u": until}, token=staff)
-    if upto >= 3:
+    if "hearing" in steps:
         await data(client, HEARING, {"id": case, "at": "2024-02-20T10:00:00-05:00",
                                      "n": "2024-01-15"}, token=staff)
-    if upto >= 4:
+    if "voted" in steps:
         for name, vote in zip(board.tokens, votes, strict=False):
             await data(client, VOTE, {"id": case, "v": vote, "on": VOTE_DAY},
                        token=board.tokens[name])
-    if upto >= 5:
-        await data(client, ORDER, {"id": case, "on": ORDER_DAY}, token=staff)
-    if upto >= 6:
+    if "final_order" in steps:
+        await data(client, ORDER, {"id": case, "on": ORDER_DAY, "o": order}, token=staff)
+    if "appealed" in steps:
         await data(client, APPEAL, {"id": case, "on": "2024-04-01"}, token=staff)
-    return case

@@ -25,16 +25,18 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
+from registry import migrations
 from registry.actors import Actor
 from registry.app import create_app
 from registry.certifications import service as certifications
 from registry.certifications.models import Discipline, Level
 from registry.cli import app as cli_app
-from registry.database import asyncpg_url, create_engine, execute, session_scope
+from registry.database import asyncpg_url, create_engine, driver, execute, session_scope
 from registry.dates import PartialDate
 from registry.keys import service as keys
 from registry.keys.models import Role
 from registry.names import fold
+from registry.ndi import repository as ndi_sql
 from registry.ndi import service as ndi
 from registry.ndi.layout import (
     CATEGORY_PRECEDENCE,
@@ -54,7 +56,11 @@ from registry.settings import Settings, get_settings
 from tests.case_helpers import (
     APPEAL,
     DECIDE,
+    GROUND,
+    MOVE,
+    OPEN,
     REINSTATE,
+    advance,
     case_to,
     seat_board,
 )
@@ -144,6 +150,14 @@ async def test_under_investigation_is_sent_only_when_the_state_opts_in(server_ur
     # Read back, another state's "under investigation" record is accepted.
     values, problems = LAYOUT.parse(dict(zip(LAYOUT.header, texts, strict=True)))
     assert problems == [] and values["action_type"] == "under_investigation"
+    # Taking one back needs no opt-in: the NDI must not keep what the state stopped reporting.
+    rescind = _row_for_layout(outcome="under_investigation", certificate_number=None,
+                              record_type="rescind", rescinded_on=date(2024, 2, 1),
+                              rescind_kind="no_longer_reported")
+    texts, problems = await _render(server_url, rescind, ctx)
+    assert problems == []
+    assert texts[LAYOUT.header.index("rescind_reason")] == "no_longer_reported"
+    assert LAYOUT.parse(dict(zip(LAYOUT.header, texts, strict=True)))[1] == []
 
 
 @pytest.mark.parametrize(("changes", "problem"), [
@@ -511,6 +525,234 @@ async def test_an_existing_file_is_kept_when_the_export_fails(engine, settings, 
     assert [p.name for p in tmp_path.iterdir()] == ["va.csv"]
 
 
+# --- "under investigation" records (REGISTRY_NDI_UNDER_INVESTIGATION) ----------------------------
+
+UNDER = "under_investigation"
+SUMMARY = "Struck a handcuffed man during booking"
+
+
+@pytest.fixture
+def opted(settings) -> Settings:
+    return settings.model_copy(update={"ndi_under_investigation": True})
+
+
+async def _open(client: Any, world: Any, officer: str) -> str:
+    return (await data(client, OPEN, {"o": officer, "g": [GROUND], "s": SUMMARY},
+                       token=world.tokens["staff"]))["openCase"]["id"]
+
+
+async def _opened_on(engine: Any, case: str) -> str:
+    return (await _count(engine, "SELECT CAST(opened_at AS date) FROM cases WHERE id = :c",
+                         {"c": case})).isoformat()
+
+
+def _of_cases(path: Path) -> dict[str, dict[str, str]]:
+    """The file's under-investigation records by case id."""
+    return {r["record_id"].removeprefix("VA-"): r for r in _read(path)
+            if r["action_type"] == UNDER}
+
+
+async def test_pending_cases_are_sent_as_under_investigation_only_with_the_opt_in(
+        client, engine, settings, opted, world, state_a, tmp_path):
+    pending, _ = await _person(engine, settings, "Ray", None, "Okafor",
+                               PartialDate(1983, 6, 1), "VA-1101")
+    uncertified, _ = await _person(engine, settings, "Ines", None, "Albrecht", None, None)
+    opened = await _open(client, world, pending)
+    heard = await case_to(client, world, state_a.board, uncertified, "hearing")
+    voted = await case_to(client, world, state_a.board, uncertified, "voted")
+
+    # Off (the default): the open cases are not the NDI's business, and not even read.
+    off = await _sent(engine, settings, tmp_path, "off")
+    assert len(_read(off)) == 4 and _of_cases(off) == {}
+    assert await _count(engine, "SELECT count(*) FROM ndi_submission_records "
+                                "WHERE case_id IS NOT NULL") == 0
+
+    on = await _export(engine, opted, tmp_path / "on.csv")
+    assert (on.records, on.new_records, on.updates, on.rescinds) == (3, 3, 0, 0)
+    records = _of_cases(tmp_path / "on.csv")
+    assert set(records) == {opened, heard, voted}
+    r = records[opened]
+    assert (r["record_type"], r["last_name"], r["first_name"], r["date_of_birth"],
+            r["certificate_number"], r["action_date"], r["reason_category"]) == (
+        "new", "Okafor", "Ray", "1983-06-01", "VA-1101", await _opened_on(engine, opened),
+        "misconduct")
+    assert r["suspension_start"] == r["suspension_end"] == r["rescinded_on"] == ""
+    assert records[heard]["certificate_number"] == ""  # the person holds none
+    for record in records.values():
+        assert LAYOUT.parse(record)[1] == []
+    # A pointer: no case facts (summary, number, status, motion) leave the registry.
+    body = (tmp_path / "on.csv").read_text()
+    numbers = [await _count(engine, "SELECT number FROM cases WHERE id = :c", {"c": c})
+               for c in (opened, heard, voted)]
+    for fact in (SUMMARY, GROUND, "hearing", "revocation", *numbers):
+        assert fact not in body
+    assert await _count(engine, "SELECT count(*) FROM ndi_submission_records "
+                                "WHERE case_id IS NOT NULL AND action_id IS NULL "
+                                "AND record_type = 'new'") == 3
+
+    # Nothing changed: a second since-last export sends nothing.
+    assert (await _export(engine, opted, tmp_path / "again.csv")).records == 0
+    # The person's record changed: the record is sent again as an update.
+    await data(client, """mutation($id: ID!) { correctOfficer(id: $id, input: {
+        firstName: "Raymond", lastName: "Okafor", dateOfBirth: "1983-06-01"},
+        reason: "full first name") { id } }""", {"id": pending}, token=world.tokens["staff"])
+    changed = await _export(engine, opted, tmp_path / "changed.csv")
+    assert (changed.records, changed.updates) == (1, 1)
+    assert _of_cases(tmp_path / "changed.csv")[opened]["first_name"] == "Raymond"
+    # --all: every record again, the pending cases' too.
+    everything = await _export(engine, opted, tmp_path / "all.csv", scope="all")
+    assert (everything.records, everything.updates) == (7, 7)
+
+
+async def test_the_record_names_the_persons_latest_certificate_of_this_state(
+        client, engine, settings, opted, world, tmp_path):
+    officer, _ = await _person(engine, settings, "Ada", None, "Moreno", None, "VA-3001")
+    async with session_scope(engine) as s:
+        for number, state, issued in (("VA-3002", None, date(2018, 5, 1)),
+                                      ("MD-3003", "MD", date(2021, 5, 1))):
+            await certifications.issue(
+                session=s, actor=STAFF, settings=settings, issue_in=certifications.IssueIn(
+                    officer_id=uuid.UUID(officer), number=number, state=state,
+                    discipline=Discipline.CORRECTIONS, level=Level.BASIC, issued_on=issued))
+    case = await _open(client, world, officer)
+    sent = _of_cases(await _sent(engine, opted, tmp_path, "1"))
+    # The 2018 Virginia certificate: Maryland's (newer) is not this state's to report.
+    assert sent[case]["certificate_number"] == "VA-3002"
+
+
+async def test_a_final_order_sends_its_record_and_rescinds_the_investigation(
+        client, engine, opted, world, tmp_path):
+    board = await seat_board(engine, world)
+    officer, _ = await _person(engine, opted, "Noor", None, "Haddad", None, "VA-4001")
+    case = await _open(client, world, officer)
+    first = _of_cases(await _sent(engine, opted, tmp_path, "1"))
+    assert first[case]["record_type"] == "new"
+    await advance(client, world, board, case, "open", "final_order")
+    second = await _export(engine, opted, tmp_path / "2.csv")
+    assert (second.records, second.new_records, second.rescinds) == (2, 1, 1)
+    records = {r["action_type"]: r for r in _read(tmp_path / "2.csv")}
+    order, under = records["revocation"], records[UNDER]
+    assert (order["record_type"], order["certificate_number"], order["action_date"]) == (
+        "new", "VA-4001", "2024-03-15")
+    assert order["record_id"] != under["record_id"] == first[case]["record_id"]
+    ended = await _count(engine, "SELECT CAST(recorded_at AS date) FROM case_status_events "
+                                 "WHERE case_id = :c AND to_status = 'final_order'", {"c": case})
+    assert (under["record_type"], under["rescinded_on"], under["rescind_reason"]) == (
+        "rescind", ended.isoformat(), "final_order")
+    assert LAYOUT.parse(under)[1] == []
+    assert (await _export(engine, opted, tmp_path / "3.csv")).records == 0
+    # An appeal later is the final order's business: the investigation stays taken back.
+    await advance(client, world, board, case, "final_order", "appealed")
+    assert (await _export(engine, opted, tmp_path / "4.csv")).records == 0
+
+
+async def test_a_case_ended_without_action_rescinds_its_record(client, engine, opted, world,
+                                                               tmp_path):
+    board = await seat_board(engine, world)
+    dismissed_officer, _ = await _person(engine, opted, "Liam", None, "Byrne", None, "VA-5001")
+    failed_officer, _ = await _person(engine, opted, "Mei", None, "Tanaka", None, "VA-5002")
+    dismissed = await _open(client, world, dismissed_officer)
+    failed = await case_to(client, world, board, failed_officer, "hearing")
+    assert set(_of_cases(await _sent(engine, opted, tmp_path, "1"))) == {dismissed, failed}
+
+    await data(client, MOVE, {"id": dismissed, "m": "CLOSE", "r": "not sustained"},
+               token=world.tokens["staff"])
+    # The motion fails with a quorum: a final order of no action, which sends nothing itself.
+    await advance(client, world, board, failed, "hearing", "final_order",
+                  votes=("NO", "NO", "YES"), order="NO_ACTION")
+    sent = await _export(engine, opted, tmp_path / "2.csv")
+    assert (sent.records, sent.rescinds) == (2, 2)
+    records = _of_cases(tmp_path / "2.csv")
+    assert {c: (r["record_type"], r["rescind_reason"]) for c, r in records.items()} == {
+        dismissed: ("rescind", "closed_without_action"),
+        failed: ("rescind", "closed_without_action")}
+    assert all(r["rescinded_on"] >= r["action_date"] for r in records.values())
+    assert (await _export(engine, opted, tmp_path / "3.csv")).records == 0
+    # A full export carries the rescinds again, as for the final orders' records.
+    everything = _of_cases(await _sent(engine, opted, tmp_path, "all", "all"))
+    assert {r["record_type"] for r in everything.values()} == {"rescind"}
+    assert set(everything) == {dismissed, failed}
+
+
+async def test_a_case_that_ended_before_it_was_sent_is_never_sent(client, engine, opted,
+                                                                   world, tmp_path):
+    board = await seat_board(engine, world)
+    dismissed_officer, _ = await _person(engine, opted, "Omar", None, "Farouk", None, "VA-6001")
+    ordered_officer, _ = await _person(engine, opted, "Pia", None, "Lund", None, "VA-6002")
+    dismissed = await _open(client, world, dismissed_officer)
+    await data(client, MOVE, {"id": dismissed, "m": "CLOSE", "r": "withdrawn"},
+               token=world.tokens["staff"])
+    await case_to(client, world, board, ordered_officer, "final_order")
+    first = await _export(engine, opted, tmp_path / "1.csv")
+    # Only the final order: the NDI never heard of either investigation.
+    assert (first.records, first.new_records) == (1, 1)
+    assert _of_cases(tmp_path / "1.csv") == {}
+    assert _of_cases(await _sent(engine, opted, tmp_path, "all", "all")) == {}
+
+
+async def test_turning_the_opt_in_off_takes_back_what_the_ndi_has(
+        client, engine, settings, opted, world, tmp_path):
+    board = await seat_board(engine, world)
+    officer, _ = await _person(engine, settings, "Ruth", None, "Abebe", None, "VA-7001")
+    other, _ = await _person(engine, settings, "Sam", None, "Ortiz", None, "VA-7002")
+    case_rows = "SELECT count(*) FROM ndi_submission_records WHERE case_id IS NOT NULL"
+    # Never sent one: with the opt-in off the export leaves the cases alone.
+    assert "cases" not in re.findall(r"\w+", ndi_sql.BATCH_SQL)
+    async with session_scope(engine) as s:
+        assert await ndi.case_records(await driver(s), settings) is None
+    pending = await _open(client, world, officer)
+    ending = await _open(client, world, other)
+    assert set(_of_cases(await _sent(engine, opted, tmp_path, "1"))) == {pending, ending}
+    await advance(client, world, board, ending, "open", "final_order")
+
+    # Off: each record the NDI still has is taken back; the final order goes as usual.
+    off = await _export(engine, settings, tmp_path / "off.csv")
+    assert (off.records, off.new_records, off.rescinds) == (3, 1, 2)
+    records = _of_cases(tmp_path / "off.csv")
+    today = await _count(engine, "SELECT CAST(current_date AS text)")
+    assert (records[pending]["rescind_reason"], records[pending]["rescinded_on"]) == (
+        "no_longer_reported", today)
+    assert records[ending]["rescind_reason"] == "final_order"
+    assert all(LAYOUT.parse(r)[1] == [] for r in records.values())
+    assert await _count(engine, case_rows) == 4
+    assert (await _export(engine, settings, tmp_path / "off2.csv")).records == 0
+    # A new case while off is not reported.
+    await _open(client, world, other)
+    assert (await _export(engine, settings, tmp_path / "off3.csv")).records == 0
+
+    # On again: the still pending case is reported again, as an update of its record (the
+    # ended one stays taken back), and the case opened meanwhile as new.
+    again = await _export(engine, opted, tmp_path / "again.csv")
+    assert (again.records, again.new_records, again.updates) == (2, 1, 1)
+    assert _of_cases(tmp_path / "again.csv")[pending]["record_type"] == "update"
+
+
+async def test_the_ledger_names_one_root_and_refuses_unknown_cases(client, engine, owner_url,
+                                                                   opted, world, tmp_path):
+    officer, _ = await _person(engine, opted, "Vera", None, "Kim", None, "VA-8001")
+    case = await _open(client, world, officer)
+    await _export(engine, opted, tmp_path / "1.csv")
+    async with engine.connect() as conn:
+        submission = (await conn.execute(text(
+            "SELECT submission_id FROM ndi_submission_records WHERE case_id = :c"),
+            {"c": case})).scalar_one()
+    insert = text("INSERT INTO ndi_submission_records (submission_id, action_id, case_id, "
+                  "record_id, record_type) VALUES (:s, :a, :c, 'VA-x', 'new')")
+    for bad, message in (
+            ({"a": None, "c": uuid.uuid4()}, "refers to case .* that does not exist"),
+            ({"a": None, "c": None}, "ndi_submission_records_one_root"),
+            ({"a": uuid.uuid4(), "c": uuid.UUID(case)}, "ndi_submission_records_one_root"),
+            ({"a": None, "c": uuid.UUID(case)}, "ndi_submission_records_key")):
+        with pytest.raises(IntegrityError, match=message):
+            async with engine.begin() as conn:
+                await conn.execute(insert, {"s": submission, **bad})
+    assert await _count(engine, "SELECT count(*) FROM ndi_submission_records") == 1
+    # What was sent stays on record: the migration that allows case rows is not undone.
+    with pytest.raises(Exception, match="holds under-investigation records"):
+        await asyncio.to_thread(migrations.downgrade, owner_url, "0008")
+    assert await _count(engine, "SELECT version_num FROM alembic_version") == "0009"
+
+
 # --- import into another state's registry ---------------------------------------------------------
 
 @dataclass
@@ -693,6 +935,40 @@ async def test_round_trip_into_another_state(client, engine, settings, world, st
     assert dict((await _import(b, changes)).counts) == {"unchanged": 3}
 
 
+async def test_under_investigation_round_trip_into_another_state(client, engine, opted, world,
+                                                                  state_b, tmp_path):
+    b = state_b
+    officer, _ = await _person(engine, opted, "Hugo", "L.", "Strand", PartialDate(1979, 3, 9),
+                               "VA-9001")
+    case = await _open(client, world, officer)
+    exported = await _sent(engine, opted, tmp_path, "va-1")
+    [sent] = _read(exported)
+    result = await _import(b, exported)
+    assert result.rejected == 0
+    assert dict(result.counts) == {"new": 1, "attached_by_new_person": 1, "new_people": 1}
+    got = (await _external(b))["Strand"]
+    assert (got.contributing_state, got.record_id, got.record_type, got.action_type,
+            got.action_date.isoformat(), got.certificate_number, got.reason_category,
+            got.rescinded) == ("VA", f"VA-{case}", "new", UNDER, sent["action_date"],
+                               "VA-9001", "misconduct", False)
+    # Maryland's checks see the pending investigation; it is not a decertification.
+    check = (await data(b.client, CHECK, {"c": {
+        "firstName": "Hugo", "lastName": "Strand", "dateOfBirth": "1979-03-09"}},
+        token=b.agency))["backgroundCheck"]["matches"][0]["officer"]
+    assert check["flags"]["decertifiedAnywhere"] is False
+    assert [(a["actionType"], a["recordId"], a["rescinded"])
+            for a in check["externalActions"]] == [("UNDER_INVESTIGATION", f"VA-{case}", False)]
+
+    # Virginia dismisses the case: Maryland reads the rescind.
+    await data(client, MOVE, {"id": case, "m": "CLOSE", "r": "not sustained"},
+               token=world.tokens["staff"])
+    closed = await _sent(engine, opted, tmp_path, "va-2")
+    assert dict((await _import(b, closed)).counts) == {"rescinded": 1}
+    got = (await _external(b))["Strand"]
+    assert (got.rescinded, got.record_type, got.version) == (True, "rescind", 2)
+    assert dict((await _import(b, closed)).counts) == {"unchanged": 1}
+
+
 # --- bad files ---------------------------------------------------------------------------------
 
 GOOD = {"record_id": "VA-0001", "record_type": "new", "contributing_state": "VA",
@@ -767,6 +1043,34 @@ async def test_bad_records_are_rejected_and_the_good_ones_load(engine, md, tmp_p
     assert {r["record_id"] for r in listed} == {f"VA-{n:04d}" for n in range(2, 11)}
     assert await _count(engine, "SELECT count(*) FROM external_actions") == 2
     assert await _count(engine, "SELECT rows_rejected FROM load_runs") == 9
+
+
+async def test_another_states_under_investigation_records_are_read(engine, md, tmp_path):
+    rows = [
+        _row(1, action_type=UNDER, certificate_number=""),
+        _row(2, action_type=UNDER, suspension_start="2023-10-02",
+             suspension_end="2024-01-01"),
+        _row(3, action_type=UNDER, record_type="rescind", rescinded_on="2023-12-01",
+             rescind_reason="dismissed"),
+        _row(1, action_type=UNDER, certificate_number="", record_type="rescind",
+             rescinded_on="2023-11-01", rescind_reason="closed_without_action"),
+        _row(4, action_type=UNDER, record_type="rescind", rescinded_on="2023-12-09",
+             rescind_reason="final_order"),
+    ]
+    result = await _import_md(engine, md, _file(tmp_path, rows))
+    assert dict(result.counts) == {"new": 1, "attached_by_new_person": 1, "new_people": 1,
+                                   "rescinded": 1, "rescinds_of_unknown_records": 1}
+    assert result.rejected == 2
+    reasons = [(r.record_id, r.column, r.reason) for r in result.rejects]
+    assert reasons[:2] == [
+        ("VA-0002", "suspension_start", "must be empty unless action_type is suspension"),
+        ("VA-0002", "suspension_end", "must be empty unless action_type is suspension")]
+    assert reasons[2][:2] == ("VA-0003", "rescind_reason")
+    assert reasons[2][2].startswith("'dismissed' is not a code of this column")
+    async with engine.connect() as conn:
+        row = (await conn.execute(text("SELECT action_type, rescinded, version "
+                                       "FROM external_actions"))).one()
+    assert tuple(row) == (UNDER, True, 2)
 
 
 def _read_rejects(path: Path) -> list[dict[str, str]]:
@@ -862,6 +1166,29 @@ async def test_submit_ndi_export_returns_the_records_and_the_file(client, engine
         newRecords scope } } pageInfo { hasNextPage } } }""", token=staff))["ndiSubmissions"]
     assert [e["node"]["records"] for e in ledger["edges"]] == [0, 4]
     assert ledger["edges"][1]["node"]["id"] == got["id"]
+
+
+async def test_submit_ndi_export_carries_under_investigation_records(client, engine, settings,
+                                                                      world):
+    officer, _ = await _person(engine, settings, "Lia", None, "Novak", None, "VA-9101")
+    case = await _open(client, world, officer)
+    staff = world.tokens["staff"]
+    off = (await data(client, SUBMIT, {"s": "SINCE_LAST"}, token=staff))["submitNdiExport"]
+    assert off["records"] == []
+    settings.ndi_under_investigation = True
+    got = (await data(client, SUBMIT, {"s": "SINCE_LAST"}, token=staff))["submitNdiExport"]
+    [record] = got["records"]
+    fields = {f["column"]: f["value"] for f in record["fields"]}
+    assert (record["recordId"], record["recordType"], fields["action_type"]) == (
+        f"VA-{case}", "NEW", UNDER)
+    assert [fields] == _read(got["csv"])
+    assert got["submission"]["newRecords"] == 1
+    # Closed: the rescind comes the same way.
+    await data(client, MOVE, {"id": case, "m": "CLOSE", "r": "withdrawn"}, token=staff)
+    got = (await data(client, SUBMIT, {"s": "SINCE_LAST"}, token=staff))["submitNdiExport"]
+    assert [(r["recordId"], r["recordType"]) for r in got["records"]] == [
+        (f"VA-{case}", "RESCIND")]
+    assert got["submission"]["rescinds"] == 1
 
 
 async def test_submit_ndi_export_refuses_records_that_do_not_fit(client, engine, settings,

@@ -90,10 +90,11 @@ def export_command(
         help="Who submits, kept in the ledger and the audit trail (default: your user "
              "name).")] = None,
 ) -> None:
-    """Export final orders, appeal outcomes and reinstatements as NDI records (new, update,
-    rescind), validate every record against the layout, write the file and record the
-    submission. A record that fails stops the export: the failures are listed and no file is
-    written."""
+    """Export final orders, appeal outcomes and reinstatements (and, with
+    REGISTRY_NDI_UNDER_INVESTIGATION, pending cases as "under investigation") as NDI records
+    (new, update, rescind), validate every record against the layout, write the file and
+    record the submission. A record that fails stops the export: the failures are listed and
+    no file is written."""
     from registry.ndi import service
 
     scope = service.Scope.SINCE_LAST if since_last else service.Scope.ALL

@@ -41,7 +41,8 @@ from registry.dates import PartialDate
 from registry.referrals.grounds import NDI_CATEGORIES
 from registry.states import STATE_CODES
 
-LAYOUT_VERSION = "registry-ndi-1.0"
+# 1.1: the rescind reasons of "under investigation" records (a reader of 1.0 refuses them).
+LAYOUT_VERSION = "registry-ndi-1.1"
 
 
 class RecordType(StrEnum):
@@ -59,10 +60,14 @@ class ActionType(StrEnum):
 
 
 class RescindReason(StrEnum):
-    """Registry values: the decertification action kind that took the record back."""
+    """Registry values: the decertification action kind that took a final order's record
+    back, or why an "under investigation" record (a pending case) was taken back."""
 
     APPEAL_OVERTURNED = "appeal_overturned"
     REINSTATEMENT = "reinstatement"
+    FINAL_ORDER = "final_order"  # the case's final order acted: its own record replaces it
+    CLOSED_WITHOUT_ACTION = "closed_without_action"  # closed, or a final order of no action
+    NO_LONGER_REPORTED = "no_longer_reported"  # REGISTRY_NDI_UNDER_INVESTIGATION turned off
 
 
 # When a case rests on several grounds, the record carries the first of their categories in
@@ -94,10 +99,12 @@ class ExportRow:
     (``registry/ndi/repository.py``, ``EXPORT_ROWS``), ``r`` in the layout's SQL: the final
     order's decertification action (the record's root), the person it is about as the
     registry holds them now (survivor of any merge), the certificate it moved, and what later
-    took it back."""
+    took it back. An "under investigation" record (with the opt-in) is rooted on a pending
+    case instead: its outcome is ``under_investigation``, its date the day the case was
+    opened, its certificate the person's."""
 
-    record_id: str  # <state>-<id of the final order's decertification action>
-    record_type: str  # new | update | rescind (repository.BATCH_SQL decides)
+    record_id: str  # <state>-<id of the final order's decertification action, or the case>
+    record_type: str  # new | update | rescind (repository.BATCH_SELECT decides)
     first_name: str
     middle_name: str | None
     last_name: str
@@ -108,12 +115,13 @@ class ExportRow:
     birth_day: int | None
     post_id: str | None
     certificate_number: str | None
-    outcome: str  # decertification_actions.outcome of the final order
-    effective_on: date  # the final order's effective date
+    outcome: str  # decertification_actions.outcome of the final order, or under_investigation
+    effective_on: date  # the final order's effective date; the day the case was opened
     until_on: date | None  # end of a suspension
     grounds: list[str]  # codes of the case's statutory grounds (grounds.toml)
-    rescinded_on: date | None  # effective date of the appeal overturned / reinstatement
-    rescind_kind: str | None  # appeal_overturned | reinstatement
+    rescinded_on: date | None  # effective date of the appeal overturned / reinstatement;
+    # the day the case left investigation, or the export's (no longer reported)
+    rescind_kind: str | None  # a RescindReason
 
 
 EXPORT_FIELDS = tuple(f.name for f in fields(ExportRow))
@@ -262,7 +270,9 @@ class Kind(StrEnum):
 class Code:
     code: str  # as written in the file
     value: str  # the registry's value
-    opt_in: str | None = None  # a setting that must be true for the export to send it
+    # A setting that must be true for the export to send it, except in a rescind: taking back
+    # what was sent while the setting was on must not wait for it to be on again.
+    opt_in: str | None = None
 
 
 def codes(*values: str) -> tuple[Code, ...]:
@@ -355,13 +365,15 @@ COLUMNS: tuple[Column, ...] = (
     Column("record_id", "record_id", Kind.TEXT, required=True, max_length=100,
            pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", source="record_id",
            description="Stable id of the record: the contributing state and the id of the "
-                       "final order's decertification action. An update or rescind of the "
-                       "same action carries the same id."),
+                       "final order's decertification action (of the case, for "
+                       "under_investigation). An update or rescind of the same record "
+                       "carries the same id."),
     Column("record_type", "record_type", Kind.CODE, required=True, source="record_type",
            codes=codes(*RecordType),
            description="new: first time sent. update: sent before and changed since (an "
                        "appeal upheld, a corrected name, date of birth or certificate). "
-                       "rescind: take the record back (appeal overturned, reinstatement)."),
+                       "rescind: take the record back (appeal overturned, reinstatement; "
+                       "under_investigation: the case ended, or is no longer reported)."),
     Column("contributing_state", "contributing_state", Kind.CODE, required=True,
            source=contributing_state, codes=codes(*sorted(STATE_CODES)),
            codes_doc="two-letter postal code", description="The state that took the action "
@@ -390,16 +402,21 @@ COLUMNS: tuple[Column, ...] = (
            required_when=When("action_type", tuple(a.value for a in _FINAL)),
            source="certificate_number",
            description="The state certificate the action moved; a denial of someone never "
-                       "certified has none."),
+                       "certified has none. under_investigation: the person's certificate "
+                       "of this state issued last (one not revoked, surrendered or denied "
+                       "first), if any."),
     Column("post_id", "post_id", Kind.TEXT, max_length=40, source="post_id",
            description="The person's state POST id, when the registry has one."),
     Column("action_type", "action_type", Kind.CODE, required=True, source="outcome",
            codes=(*codes(*(a.value for a in ActionType if a is not ActionType.UNDER_INVESTIGATION)),
                   Code(ActionType.UNDER_INVESTIGATION.value,
                        ActionType.UNDER_INVESTIGATION.value, "ndi_under_investigation")),
-           description="What the board ordered (surrender: voluntary surrender)."),
+           description="What the board ordered (surrender: voluntary surrender); "
+                       "under_investigation: a decertification case is pending."),
     Column("action_date", "action_date", Kind.DATE, required=True, formats=("YYYY-MM-DD",),
-           source="effective_on", description="The final order's effective date."),
+           source="effective_on", description="The final order's effective date; "
+                                               "under_investigation: the day the case was "
+                                               "opened."),
     Column("suspension_start", "suspension_start", Kind.DATE, formats=("YYYY-MM-DD",),
            required_when=SUSPENDED, blank_unless=SUSPENDED, source=suspension_start,
            description="First day of a suspension (the action date)."),
@@ -413,12 +430,19 @@ COLUMNS: tuple[Column, ...] = (
                        "in grounds.toml (no case facts)."),
     Column("rescinded_on", "rescinded_on", Kind.DATE, formats=("YYYY-MM-DD",),
            required_when=RESCINDED, blank_unless=RESCINDED, source="rescinded_on",
-           description="Effective date of what took the record back."),
+           description="Effective date of what took the record back; under_investigation: "
+                       "the day the case left investigation (its final order or closing was "
+                       "recorded), or the export's when no longer reported."),
     Column("rescind_reason", "rescind_reason", Kind.CODE, required_when=RESCINDED,
            blank_unless=RESCINDED, source="rescind_kind",
            codes=(Code("appeal_overturned", RescindReason.APPEAL_OVERTURNED.value),
-                  Code("reinstated", RescindReason.REINSTATEMENT.value)),
-           description="Why the record is taken back."),
+                  Code("reinstated", RescindReason.REINSTATEMENT.value),
+                  *codes(RescindReason.FINAL_ORDER, RescindReason.CLOSED_WITHOUT_ACTION,
+                         RescindReason.NO_LONGER_REPORTED)),
+           description="Why the record is taken back. under_investigation: final_order (the "
+                       "case's final order acted; its own record is sent), "
+                       "closed_without_action (dismissed, or a final order of no action), "
+                       "no_longer_reported (REGISTRY_NDI_UNDER_INVESTIGATION turned off)."),
 )
 
 RECORD_RULES: tuple[RecordRule, ...] = (
@@ -544,10 +568,13 @@ class Field:
         return (f"({self.empty_sql(v)} OR ({parts} !~ '[,;\\x01-\\x1f\\x7f]' AND "
                 f"octet_length({parts}) <= {_NAME}))")
 
-    def check_sql(self, v: str, opt_ins: str, control: bool = True) -> str | None:
+    def check_sql(self, v: str, opt_ins: str, rescinding: str, control: bool = True
+                  ) -> str | None:
         """What is wrong with a value that is not empty (text), or NULL; None when every
-        value of this column has its text (a date). ``control``: whether a text's check looks
-        for control characters (the quick test looks once for all text columns)."""
+        value of this column has its text (a date). ``opt_ins``: SQL of the settings that are
+        on; ``rescinding``: SQL, true when the record is a rescind (it may carry a code whose
+        setting is off). ``control``: whether a text's check looks for control characters
+        (the quick test looks once for all text columns)."""
         c = self.column
         if self.kind is Kind.TEXT:
             whens = [f"WHEN {v} ~ {_CONTROL_SQL} "
@@ -567,7 +594,8 @@ class Field:
                     refused = (f"'{code.code}' is sent only when REGISTRY_"
                                f"{code.opt_in.upper()} is true")
                     whens.append(f"WHEN {v} = {_lit(value)} THEN CASE WHEN "
-                                 f"{_lit(code.opt_in)} <> ALL({opt_ins}) THEN {_lit(refused)} END")
+                                 f"{_lit(code.opt_in)} <> ALL({opt_ins}) AND NOT {rescinding} "
+                                 f"THEN {_lit(refused)} END")
             unknown = "' has no code in this layout; codes: " + ", ".join(self.to_file)
             return "CASE " + " ".join(whens) + f" ELSE '''' || {v} || {_lit(unknown)} END"
         if self.kind is Kind.PARTIAL_DATE:
@@ -777,6 +805,8 @@ class Layout:
         def problem_of(f: Field, v: str, check: str | None) -> str | None:
             return f"CASE WHEN {f.empty_sql(v)} THEN NULL ELSE {check} END" if check else None
 
+        rescinding = f"v.record_type = {_lit(RecordType.RESCIND.value)}"
+
         for i, f in enumerate(self.fields):
             source = f.column.source
             once = isinstance(source, Derived) and source.per_export
@@ -786,7 +816,7 @@ class Layout:
                 values.append(f"{f.value_sql()} AS v{i}")
                 value.append(f"v.v{i}")
             v = value[i]
-            problem = problem_of(f, v, f.check_sql(v, "x.opt_ins"))
+            problem = problem_of(f, v, f.check_sql(v, "x.opt_ins", rescinding))
             if test := f.quick_sql(v):
                 tests.append(test)
             elif f.kind is Kind.TEXT and not once:
@@ -794,7 +824,8 @@ class Layout:
                 # once over all of them (one regular expression per record, not one per
                 # column: most of what the test would cost), then the rest of each check.
                 controlled.append(v)
-                if lean := problem_of(f, v, f.check_sql(v, "x.opt_ins", control=False)):
+                if lean := problem_of(f, v, f.check_sql(v, "x.opt_ins", rescinding,
+                                                        control=False)):
                     quick.append(lean)
             elif problem:
                 quick.append(problem)
@@ -966,7 +997,7 @@ def _codes_doc(c: Column) -> str:
         if code.code != code.value:
             text += f" (registry: {code.value})"
         if code.opt_in:
-            text += f" (only with REGISTRY_{code.opt_in.upper()}=true)"
+            text += f" (only with REGISTRY_{code.opt_in.upper()}=true, or in a rescind)"
         shown.append(text)
     return ", ".join(shown)
 

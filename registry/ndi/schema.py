@@ -42,8 +42,10 @@ class NdiQueries(graphene.ObjectType):
 
 class SubmitNdiExport(graphene.Mutation):
     """Export this state's decertification actions for the NDI and record the submission
-    (POST staff). Every record is checked against the layout first: one that fails refuses
-    the whole export (NDI_RECORDS_INVALID, each failure listed) and records nothing."""
+    (POST staff); with REGISTRY_NDI_UNDER_INVESTIGATION its pending cases too, as "under
+    investigation" records. Every record is checked against the layout first: one that fails
+    refuses the whole export (NDI_RECORDS_INVALID, each failure listed) and records
+    nothing."""
 
     class Arguments:
         scope = NdiExportScope(required=True)

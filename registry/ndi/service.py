@@ -13,6 +13,12 @@ number of records; the ledger (``ndi_submissions``, ``ndi_submission_records``) 
 was sent, when, by whom and as what, and one audit event is appended. The GraphQL answer's
 records are read back from the same bytes: one mechanism writes both.
 
+"Under investigation" records (``case_records``): with REGISTRY_NDI_UNDER_INVESTIGATION each
+pending case is a record (new, update, and rescind once the case ends). Turned off, the NDI
+must not keep pointers the state no longer stands behind: the records it still has are
+rescinded by the next export (no_longer_reported), and a registry that never sent one does
+not read its cases at all.
+
 Import (``registry ndi import``). The file is read twice: first for its SHA-256, its encoding
 (UTF-8, or the file is refused with the line of the first bad byte) and whether the last line
 ends (a file that does not is truncated: its last record is rejected); then record by record.
@@ -133,6 +139,19 @@ def export_context(settings: Settings) -> ExportContext:
                           else ()))
 
 
+async def case_records(conn: asyncpg.Connection, settings: Settings
+                       ) -> repository.CaseRecords | None:
+    """Which "under investigation" records this export includes: with the opt-in, the pending
+    cases' (and the rescinds of those that ended); without it, only to take back any that
+    were sent (the ledger says), so that the NDI keeps no pointer the state stopped
+    reporting; else none, and the export reads no case."""
+    if settings.ndi_under_investigation:
+        return repository.CaseRecords.REPORTED
+    if await repository.case_records_sent(conn):
+        return repository.CaseRecords.WITHDRAWN
+    return None
+
+
 async def export(
     *, session: AsyncSession, actor: Actor, settings: Settings, scope: Scope | str,
     sink: IO[bytes], file_name: str | None = None, layout: Layout = LAYOUT,
@@ -151,7 +170,9 @@ async def export(
     ctx = export_context(settings)
     conn = await driver(session)
     await repository.lock_exports(conn)
-    total = await repository.create_batch(conn, everything=scope is Scope.ALL)
+    total = await repository.create_batch(conn, everything=scope is Scope.ALL,
+                                          case_records=await case_records(conn, settings),
+                                          state=settings.state)
     if max_records is not None and total > max_records:
         raise InvalidInput(
             f"This export has {total:,} records; the API returns at most {max_records:,} "
