@@ -367,7 +367,7 @@ async def copy_records(conn: asyncpg.Connection,
 
 
 # The ledger rows of a submission ($1) from the batch ($2: the state). One INSERT. Its cost is
-# the table's: three index entries per row, the references' check, the WAL. The rows go in in
+# the table's: two index entries per row, the references' check, the WAL. The rows go in in
 # the order of the actions (and so of the root actions' record ids): each index then takes
 # them page by page, not at random. The root actions are read plainly, not unnested with the
 # later ones (few records have any): a set-returning call per record costs more. A case
