@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ARRAY, any_, bindparam, event, make_url, text
+from sqlalchemy import ARRAY, URL, any_, bindparam, event, make_url, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import MultipleResultsFound, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -71,12 +71,28 @@ def ensure_database(admin_url: str, name: str) -> str:
 
 
 def resolve_database_url(settings: Settings) -> str:
-    """The libpq URL the service connects with: the configured one, or the embedded server's
-    as the service role (the server started on demand; the role exists once migrated)."""
+    """The libpq URL the service connects with: the configured one; else, with an owner URL
+    alone, the owner's database as the service role (its password from ``~/.pgpass`` or
+    ``PGPASSWORD``), never the embedded server, which would also take the owner URL's place;
+    else the embedded server's as the service role (the server started on demand; the role
+    exists once migrated)."""
     if settings.database_url:
+        return settings.database_url
+    if settings.owner_database_url:
+        settings.database_url = _as_service_role(settings.owner_database_url, settings)
+        os.environ["REGISTRY_DATABASE_URL"] = settings.database_url  # for uvicorn's workers
         return settings.database_url
     _use_embedded(settings)
     return settings.database_url or ""
+
+
+def _as_service_role(owner_url: str, settings: Settings) -> str:
+    """``owner_url`` as the service role, without the owner's password (``URL.set`` would
+    keep a password given as None)."""
+    owner = make_url(owner_url)
+    return URL.create(owner.drivername, username=settings.service_role, host=owner.host,
+                      port=owner.port, database=owner.database, query=owner.query
+                      ).render_as_string(hide_password=False)
 
 
 def resolve_owner_url(settings: Settings) -> str:
@@ -97,9 +113,8 @@ def _use_embedded(settings: Settings) -> None:
     so uvicorn workers and Alembic, started from this process, reach the same server
     without starting another."""
     owner = ensure_database(start_embedded_server(settings.data_dir), EMBEDDED_DATABASE)
-    service = make_url(owner).set(username=settings.service_role, password=None)
     settings.owner_database_url = owner
-    settings.database_url = service.render_as_string(hide_password=False)
+    settings.database_url = _as_service_role(owner, settings)
     os.environ["REGISTRY_OWNER_DATABASE_URL"] = settings.owner_database_url
     os.environ["REGISTRY_DATABASE_URL"] = settings.database_url
 

@@ -45,13 +45,6 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _service_role_is_the_service_url_user(self) -> "Settings":
-        # An owner URL alone would otherwise start the embedded server for the service and
-        # replace the owner URL with the embedded one: migrations would run somewhere else.
-        if self.owner_database_url and not self.database_url:
-            raise ValueError(
-                "REGISTRY_OWNER_DATABASE_URL is set but REGISTRY_DATABASE_URL is not: set "
-                "REGISTRY_DATABASE_URL to the URL the service connects as (the user "
-                "REGISTRY_SERVICE_ROLE names), or unset both to use the embedded PostgreSQL.")
         # With two URLs the grants must reach the role the service connects as.
         if self.database_url and self.owner_database_url:
             user = _url_user(self.database_url)

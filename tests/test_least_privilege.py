@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from registry.cli import app as cli_app
-from registry.database import is_privileged, session_scope
+from registry.database import is_privileged, resolve_database_url, session_scope
 from registry.keys import service as keys
 from registry.redact import RedactTokens
 from registry.settings import Settings, get_settings, masked_url
@@ -361,24 +361,31 @@ def test_a_service_url_for_another_role_is_refused_without_echoing_it():
     assert "DROP" not in str(bad.value)
 
 
-def test_an_owner_url_without_a_service_url_is_refused_before_any_command(monkeypatch):
-    # Otherwise the service would start the embedded server and the migrations would follow
-    # it there, away from the owner's database.
-    with pytest.raises(ValueError, match="REGISTRY_OWNER_DATABASE_URL is set but "
-                                         "REGISTRY_DATABASE_URL is not"):
-        Settings(owner_database_url="postgresql://owner:s3cr3t-d@db.example/registry")
+def test_an_owner_url_alone_serves_its_database_as_the_service_role(monkeypatch, tmp_path):
+    # Not the embedded server: that would also replace the owner URL, and the migrations
+    # would run on another database than the one the operator named.
+    monkeypatch.delenv("REGISTRY_DATABASE_URL", raising=False)
+    settings = Settings(owner_database_url="postgresql://owner:s3cr3t-d@db.example/registry",
+                        data_dir=tmp_path / "embedded")
+    assert resolve_database_url(settings) == "postgresql://registry_app@db.example/registry"
+    assert settings.owner_database_url == "postgresql://owner:s3cr3t-d@db.example/registry"
+    assert os.environ["REGISTRY_DATABASE_URL"] == settings.database_url
+    assert not (tmp_path / "embedded").exists()
+
+
+def test_wrong_settings_are_named_before_any_command_without_a_traceback(monkeypatch):
     for name in list(os.environ):
         if name.startswith("REGISTRY_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("REGISTRY_OWNER_DATABASE_URL",
-                       "postgresql://owner:s3cr3t-e@db.example/registry")
+    monkeypatch.setenv("REGISTRY_DATABASE_URL", "postgresql://owner:s3cr3t-e@db.example/r")
+    monkeypatch.setenv("REGISTRY_OWNER_DATABASE_URL", "postgresql://owner:s3cr3t-e@db.example/r")
     get_settings.cache_clear()
     try:
         for command in (["keys", "list"], ["db", "upgrade"], ["load", "roster", "x.csv"]):
             result = CliRunner().invoke(cli_app, command)
             assert result.exit_code == 1, result.output
-            assert result.exception is None or isinstance(result.exception, SystemExit)
-            assert "REGISTRY_DATABASE_URL is not" in " ".join(result.output.split())
+            shown = " ".join(result.output.split())
+            assert "REGISTRY_DATABASE_URL connects as 'owner' but REGISTRY_SERVICE_ROLE" in shown
             assert "s3cr3t" not in result.output and "Traceback" not in result.output
     finally:
         get_settings.cache_clear()
