@@ -12,10 +12,11 @@ from starlette.routing import Route
 
 from registry.api.auth import authenticated_context
 from registry.api.context import Context
-from registry.api.http import DATABASE_RETRY_AFTER, GraphQLEndpoint
+from registry.api.http import GraphQLEndpoint
 from registry.api.schema import schema
 from registry.background_checks.report import report_page
 from registry.database import checkout, create_engine, resolve_database_url
+from registry.errors import DatabaseUnavailable
 from registry.notifications import webhooks
 from registry.referrals.grounds import load_grounds
 from registry.settings import Settings, get_settings
@@ -42,8 +43,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await session.close()
         except Exception as err:  # any failure to answer means "not healthy"
             log.warning("health check failed: %s", type(err).__name__)
-            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503,
-                                headers={**DATABASE_RETRY_AFTER, "Cache-Control": "no-store"})
+            return JSONResponse({"status": "unavailable", "database": "down"},
+                                status_code=DatabaseUnavailable.status,
+                                headers={**DatabaseUnavailable.headers,
+                                         "Cache-Control": "no-store"})
         return JSONResponse({"status": "ok", "database": "up"})
 
     @asynccontextmanager

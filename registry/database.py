@@ -71,19 +71,16 @@ def ensure_database(admin_url: str, name: str) -> str:
 
 
 def resolve_database_url(settings: Settings) -> str:
-    """The libpq URL the service connects with: the configured one; else, with an owner URL
-    alone, the owner's database as the service role (its password from ``~/.pgpass`` or
-    ``PGPASSWORD``), never the embedded server, which would also take the owner URL's place;
-    else the embedded server's as the service role (the server started on demand; the role
-    exists once migrated)."""
-    if settings.database_url:
-        return settings.database_url
-    if settings.owner_database_url:
-        settings.database_url = _as_service_role(settings.owner_database_url, settings)
-        os.environ["REGISTRY_DATABASE_URL"] = settings.database_url  # for uvicorn's workers
-        return settings.database_url
-    _use_embedded(settings)
-    return settings.database_url or ""
+    """The libpq URL the service connects with: the configured one; else the owner's database
+    as the service role (its password from ``~/.pgpass`` or ``PGPASSWORD``), the owner being
+    the configured owner URL or, with neither URL, the embedded server's superuser (the
+    server started on demand; the role exists once migrated). The URL is exported to the
+    environment so uvicorn workers, started from this process, connect the same way."""
+    if not settings.database_url:
+        owner = settings.owner_database_url or _use_embedded(settings)
+        settings.database_url = _as_service_role(owner, settings)
+        os.environ["REGISTRY_DATABASE_URL"] = settings.database_url
+    return settings.database_url
 
 
 def _as_service_role(owner_url: str, settings: Settings) -> str:
@@ -98,25 +95,20 @@ def _as_service_role(owner_url: str, settings: Settings) -> str:
 def resolve_owner_url(settings: Settings) -> str:
     """The libpq URL of the role that owns the tables (migrations, the demo fill): the
     configured owner URL; else, with a ``REGISTRY_DATABASE_URL``, that one (a deployment with
-    a single role); else the embedded server's superuser."""
-    if settings.owner_database_url:
-        return settings.owner_database_url
-    if settings.database_url:
-        return settings.database_url
-    _use_embedded(settings)
-    return settings.owner_database_url or ""
+    a single role); else the embedded server's superuser (and the service URL with it)."""
+    if not settings.owner_database_url and not settings.database_url:
+        resolve_database_url(settings)
+    return settings.owner_database_url or settings.database_url or ""
 
 
-def _use_embedded(settings: Settings) -> None:
-    """Point ``settings`` at the embedded server: the superuser owns the tables and the
-    service connects as ``settings.service_role``. Both URLs are exported to the environment
-    so uvicorn workers and Alembic, started from this process, reach the same server
-    without starting another."""
+def _use_embedded(settings: Settings) -> str:
+    """Point ``settings`` at the embedded server, whose superuser owns the tables; return its
+    URL. It is exported to the environment so that Alembic and uvicorn workers, started from
+    this process, reach the same server without starting another."""
     owner = ensure_database(start_embedded_server(settings.data_dir), EMBEDDED_DATABASE)
     settings.owner_database_url = owner
-    settings.database_url = _as_service_role(owner, settings)
-    os.environ["REGISTRY_OWNER_DATABASE_URL"] = settings.owner_database_url
-    os.environ["REGISTRY_DATABASE_URL"] = settings.database_url
+    os.environ["REGISTRY_OWNER_DATABASE_URL"] = owner
+    return owner
 
 
 def is_privileged(url: str) -> bool:
@@ -226,7 +218,7 @@ async def checkout(session: AsyncSession, settings: Settings) -> None:
     task.cancel()
     _abandoned.add(task)
     task.add_done_callback(_forget)
-    raise DatabaseUnavailable(DatabaseUnavailable.MESSAGE)
+    raise DatabaseUnavailable()
 
 
 def _forget(task: asyncio.Task[None]) -> None:

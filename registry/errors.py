@@ -69,6 +69,9 @@ class DatabaseUnavailable(RegistryError):
     MESSAGE = (f"The registry's database is not answering; try again in {RETRY_AFTER_SECONDS} "
                "seconds.")
 
+    def __init__(self, message: str = MESSAGE, **details: Any) -> None:
+        super().__init__(message, **details)
+
 
 class NotEmployedByAgency(RegistryError):
     """A report names an officer the reporting agency never employed."""

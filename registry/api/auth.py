@@ -6,7 +6,7 @@ from starlette.requests import Request
 
 from registry.actors import Actor
 from registry.api.context import Context
-from registry.api.http import DATABASE_RETRY_AFTER, RequestError, is_database_down
+from registry.api.http import RequestError, is_database_down
 from registry.errors import DatabaseUnavailable, Unauthenticated
 from registry.keys import service as keys
 from registry.keys.models import Role
@@ -34,7 +34,7 @@ async def authenticated_context(request: Request, request_id: str, *, engine: As
                                {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
         if is_database_down(err):
             raise RequestError(503, DatabaseUnavailable.MESSAGE, DatabaseUnavailable.code,
-                               DATABASE_RETRY_AFTER) from None
+                               DatabaseUnavailable.headers) from None
         raise
     context.actor = Actor(name=key.name, role=Role(key.role), key_id=key.id,
                           agency_id=key.agency_id, request_id=request_id)

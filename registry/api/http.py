@@ -55,7 +55,6 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 MAX_BODY_BYTES = 1_000_000
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-DATABASE_RETRY_AFTER = DatabaseUnavailable.headers
 
 
 @dataclass
@@ -217,7 +216,7 @@ class GraphQLEndpoint:
             return self._error_response(err, media_type, request_id)
         headers = {"X-Request-ID": request_id, "Cache-Control": "no-store"}
         if status == 503:  # the database went away while the operation ran
-            headers.update(DATABASE_RETRY_AFTER)
+            headers.update(DatabaseUnavailable.headers)
         return Response(
             json.dumps(body, default=str, separators=(",", ":")),
             status_code=status,

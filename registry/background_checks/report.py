@@ -32,7 +32,7 @@ from registry.actors import Actor
 from registry.agencies import repository as agencies
 from registry.agencies.models import Agency
 from registry.api.auth import authenticated_context
-from registry.api.http import DATABASE_RETRY_AFTER, RequestError, is_database_down
+from registry.api.http import RequestError, is_database_down
 from registry.api.loaders import group
 from registry.audit import service as audit
 from registry.background_checks import matching, repository, service
@@ -585,8 +585,9 @@ async def report_page(request: Request) -> Response:
         return _error_page(settings, err.status, err.message, request_id, err.headers)
     except Exception as err:
         if is_database_down(err):
-            return _error_page(settings, 503, DatabaseUnavailable.MESSAGE, request_id,
-                               DATABASE_RETRY_AFTER)
+            outage = DatabaseUnavailable()
+            return _error_page(settings, outage.status, outage.message, request_id,
+                               outage.headers)
         log.exception("report %s failed (request %s)", request.url.path, request_id)
         return _error_page(settings, 500, "The report could not be produced; quote the request "
                                           f"id {request_id} when reporting it.", request_id)

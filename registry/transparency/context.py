@@ -70,7 +70,7 @@ class PublicDatabase:
             async with asyncio.timeout(self.settings.db_unavailable_timeout_seconds):
                 return await (await self.pool()).acquire()
         except TimeoutError:
-            raise DatabaseUnavailable(DatabaseUnavailable.MESSAGE) from None
+            raise DatabaseUnavailable() from None
 
     async def release(self, conn: asyncpg.Connection, *, broken: bool = False) -> None:
         """``broken``: the connection failed (timeout, lost server); its state is unknown, so

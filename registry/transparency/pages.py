@@ -141,6 +141,8 @@ def _full_name(row: Any) -> str:
 
 
 class PageError(Exception):
+    headers: dict[str, str] = {}
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
@@ -222,15 +224,11 @@ class PublicSite:
                 async with self.database.connection() as conn:
                     as_of = await self.database.as_of(conn)
                     built = await build(request, conn)
-            except PageError as err:
-                return self._error(err.status, err.message, request_id, as_of)
-            except DatabaseUnavailable:
-                return self._database_down(request_id, as_of)
-            except RegistryError as err:
-                return self._error(err.status, err.message, request_id, as_of)
+            except (PageError, RegistryError) as err:
+                return self._refused(err, request_id, as_of)
             except Exception as err:
                 if is_database_down(err):
-                    return self._database_down(request_id, as_of)
+                    return self._refused(DatabaseUnavailable(), request_id, as_of)
                 log.exception("page %s failed (request %s)", request.url.path, request_id)
                 return self._error(500, "This page could not be produced. Please quote "
                                         f"reference {request_id} if you report it.",
@@ -276,9 +274,9 @@ class PublicSite:
             **SECURITY_HEADERS, "Cache-Control": "no-store", "X-Request-ID": request_id,
             **(headers or {})})
 
-    def _database_down(self, request_id: str, as_of: Any) -> Response:
-        return self._error(DatabaseUnavailable.status, DatabaseUnavailable.MESSAGE, request_id,
-                           as_of, DatabaseUnavailable.headers)
+    def _refused(self, err: PageError | RegistryError, request_id: str, as_of: Any
+                 ) -> Response:
+        return self._error(err.status, err.message, request_id, as_of, err.headers)
 
     # --- pages ---------------------------------------------------------------------------------
 
@@ -439,13 +437,13 @@ class PublicSite:
             conn = await self.database.acquire()
         except Exception as err:
             if is_database_down(err):
-                return self._database_down(request_id, None)
+                return self._refused(DatabaseUnavailable(), request_id, None)
             raise
         try:
             where, _ = await self._list_filter(request, conn)
         except (PageError, RegistryError) as err:
             await self.database.release(conn)
-            return self._error(err.status, err.message, request_id, None)
+            return self._refused(err, request_id, None)
         except BaseException as err:
             await self.database.release(conn, broken=is_database_down(err))
             raise
