@@ -32,7 +32,6 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import asyncpg
-import httptools
 import httpx2
 import typer
 from rich.console import Console
@@ -49,6 +48,9 @@ from registry.database import asyncpg_url, observe_statements, resolve_owner_url
 from registry.keys import service as keys  # noqa: E402
 from registry.keys.models import Role  # noqa: E402
 from registry.settings import Settings  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_public import read_response  # noqa: E402
 
 console = Console(width=150)
 
@@ -147,10 +149,10 @@ async def time_sql(url: str, requests: list[list[tuple[str, tuple]]], concurrenc
 
 
 class Connection:
-    """One keep-alive HTTP/1.1 connection that POSTs JSON and reads the answer with
-    httptools (uvicorn's parser). The timed client should cost little beside the server, as
-    asyncpg does beside PostgreSQL on the SQL side: httpx takes ~0.5 ms of CPU per request
-    on these machines, which is not the service's."""
+    """One keep-alive HTTP/1.1 connection that POSTs JSON, read with bench_public's minimal
+    reader. The timed client should cost little beside the server, as asyncpg does beside
+    PostgreSQL on the SQL side: httpx takes ~0.5 ms of CPU per request on these machines,
+    which is not the service's."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                  head: bytes) -> None:
@@ -169,32 +171,11 @@ class Connection:
     async def post(self, body: dict[str, Any]) -> tuple[int, bytes]:
         data = json.dumps(body).encode()
         self.writer.write(self.head + str(len(data)).encode() + b"\r\n\r\n" + data)
-        answer = _Answer()
-        parser = httptools.HttpResponseParser(answer)
-        while not answer.done:
-            chunk = await self.reader.read(65536)
-            if not chunk:
-                raise ConnectionError("the server closed the connection")
-            parser.feed_data(chunk)
-        return parser.get_status_code(), b"".join(answer.body)
+        return await read_response(self.reader)
 
     async def close(self) -> None:
         self.writer.close()
         await self.writer.wait_closed()
-
-
-class _Answer:
-    """httptools' callbacks: the body's chunks, and whether the message is complete."""
-
-    def __init__(self) -> None:
-        self.body: list[bytes] = []
-        self.done = False
-
-    def on_body(self, chunk: bytes) -> None:
-        self.body.append(chunk)
-
-    def on_message_complete(self) -> None:
-        self.done = True
 
 
 async def time_http(base: str, token: str, case: Case, concurrency: int) -> Timing:

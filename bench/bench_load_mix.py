@@ -59,11 +59,11 @@ from bench_public import (  # noqa: E402
     OPERATION as SEARCH,
 )
 from bench_public import (  # noqa: E402
-    _read_response,
     fetch_one,
     free_port,
     get,
     machine,
+    read_response,
     sample_names,
     start_registry,
 )
@@ -190,7 +190,7 @@ async def client(port: int, seed: int, deadline: float, workload: Workload,
             t0 = time.perf_counter()
             try:
                 writer.write(raw)
-                status, body = await _read_response(reader)
+                status, body = await read_response(reader)
             except (OSError, asyncio.IncompleteReadError, RuntimeError) as err:
                 s.latencies_ms.append((time.perf_counter() - t0) * 1000)
                 s.errors += 1

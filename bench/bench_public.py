@@ -126,7 +126,9 @@ class Timing:
         return statistics.median(self.latencies_ms)
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One HTTP/1.1 answer on a keep-alive connection: its status and body (the server
+    sends a Content-Length)."""
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     length = _LENGTH.search(head)
@@ -149,7 +151,7 @@ async def run_requests(port: int, requests: list[bytes], concurrency: int) -> Ti
                 raw = queue.pop()
                 t0 = time.perf_counter()
                 writer.write(raw)
-                status, _ = await _read_response(reader)
+                status, _ = await read_response(reader)
                 latencies.append((time.perf_counter() - t0) * 1000)
                 if status != 200:
                     errors += 1
@@ -177,7 +179,7 @@ async def fetch_one(port: int, raw: bytes) -> tuple[int, bytes]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         writer.write(raw)
-        return await _read_response(reader)
+        return await read_response(reader)
     finally:
         writer.close()
 
